@@ -16,7 +16,7 @@ export interface HttpPayload {
   headers: Array<[string, string]>;
   body: Uint8Array | null;
   sourceIp: string;
-  /** Absolute URL the client used, for `request.url` (e.g. http://host:8080/fn/hello/x?y=1). */
+  /** Absolute URL for `request.url`: the client's origin + `path` + query (e.g. http://host:8080/x?y=1 for /fn/hello/x?y=1). */
   url: string;
 }
 
@@ -138,7 +138,8 @@ export type DiscardReason = 'timeout' | 'memory' | 'cpu' | 'idle' | 'evicted' | 
  * all synchronous and cheap: an observer must never slow an invocation down.
  */
 export interface InvocationObserver {
-  onStart?(info: { requestId: string; functionName: string; trigger: Trigger; cold: boolean }): void;
+  /** `version` (optional): shown in the START record. */
+  onStart?(info: { requestId: string; functionName: string; trigger: Trigger; cold: boolean; version?: string }): void;
   onLog?(entry: LogEntry): void;
   onReport?(report: InvocationReport): void;
   onThrottle?(info: { functionName: string; trigger: Trigger }): void;
@@ -153,6 +154,13 @@ export interface RuntimeStats {
   heapUsedBytes: number;
   perFunction: Array<{ functionName: string; warm: number; busy: number }>;
 }
+
+/**
+ * Header the runtime sets on every fetch() a function makes (its value: the function's name),
+ * like Cloudflare's `CF-Worker`. Functions cannot remove it; the loopback-only admin API
+ * refuses requests that carry it, so a function cannot reach it from 127.0.0.1.
+ */
+export const SUBREQUEST_HEADER = 'x-islet-function';
 
 /** Checks a module at deploy: compiles it, finds its handler shape. Throws IsletError InvalidCode. */
 export type CodeValidator = (code: string) => Promise<{ handlerShape: FunctionRecord['handlerShape']; exports: string[] }>;
