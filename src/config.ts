@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_IDLE_TTL_MS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_EVENT_BYTES,
-  DEFAULT_MAX_EXECUTING, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WARM_ISOLATES, DEFAULT_PORT,
+  DEFAULT_EVENT_SOURCE_ACK_WAIT_MS, DEFAULT_MAX_EXECUTING, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_WARM_ISOLATES, DEFAULT_PORT,
 } from './defaults.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -28,6 +28,8 @@ export const ConfigSchema = z.object({
   ISLET_MAX_REQUEST_BYTES: int(1).default(DEFAULT_MAX_REQUEST_BYTES),
   ISLET_MAX_RESPONSE_BYTES: int(1).default(DEFAULT_MAX_RESPONSE_BYTES),
   ISLET_MAX_EVENT_BYTES: int(1).default(DEFAULT_MAX_EVENT_BYTES),
+  /** ack_wait of event-source consumers: how soon a message held by a crashed or stopped islet is redelivered. */
+  ISLET_EVENT_SOURCE_ACK_WAIT_MS: int(1_000, 3_600_000).default(DEFAULT_EVENT_SOURCE_ACK_WAIT_MS),
 });
 
 /** Parsed, validated settings: internals receive this, never raw env. */
