@@ -1,0 +1,15 @@
+export { createLogger, silentLogger } from './logger.ts';
+export type { Logger } from './logger.ts';
+export { LogRecordTypes, MAX_LOG_MESSAGE_BYTES, billedDurationMs, capMessage, formatRecord, reportRecord } from './records.ts';
+export type { EndRecord, LineRecord, LogRecord, LogRecordType, ReportRecord, StartRecord } from './records.ts';
+export { DEFAULT_LOG_QUERY_LIMIT, MAX_LOG_QUERY_LIMIT, QueryCollector, matchesQuery, queryLimit } from './log-store.ts';
+export type { LogQuery, LogQueryResult, LogStore } from './log-store.ts';
+export { MemoryLogStore } from './memory-log-store.ts';
+export type { MemoryLogStoreOptions } from './memory-log-store.ts';
+export { JetStreamLogStore, LOG_STREAM, LOG_SUBJECT_PREFIX, logSubject } from './jetstream-log-store.ts';
+export type { JetStreamLogStoreOptions } from './jetstream-log-store.ts';
+export { LogRecorder, fanOutObserver } from './observers.ts';
+export { Metrics, noopEventMetrics } from './metrics.ts';
+export type { EventMetrics, MetricsOptions } from './metrics.ts';
+export { ActiveLogStore, useJetStreamLogsWhenConnected } from './active-log-store.ts';
+export type { NatsConnectionSource } from './active-log-store.ts';
