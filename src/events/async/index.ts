@@ -1,0 +1,11 @@
+export { AsyncQueue, ASYNC_SHUTDOWN_GRACE_MS } from './queue.ts';
+export type { AsyncQueueOptions } from './queue.ts';
+export { AsyncConfigSchema, AsyncConfigs, ASYNC_CONFIG_COLLECTION, DEFAULT_ASYNC_CONFIG, parseAsyncConfig } from './config.ts';
+export type { AsyncConfig } from './config.ts';
+export { DeadLetters, DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT } from './dead-letters.ts';
+export type { DeadLetter } from './dead-letters.ts';
+export { InvocationStates } from './status.ts';
+export type { InvocationState, InvocationStatus } from './status.ts';
+export { ASYNC_STREAM, ASYNC_SUBJECT_PREFIX, DLQ_STREAM, DLQ_SUBJECT_PREFIX, STATUS_BUCKET } from './jetstream.ts';
+export { AsyncHeaders } from './message.ts';
+export { retryDelayMs } from './backoff.ts';
