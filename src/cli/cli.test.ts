@@ -309,4 +309,37 @@ describe('islet CLI against a real server', () => {
     assert.equal(removed.code, 0, removed.stderr);
     assert.deepEqual((JSON.parse((await runIslet(['event-sources', 'ls', '--json'], { env })).stdout) as { eventSources: unknown[] }).eventSources, []);
   });
+
+  it('shows an async invocation\'s status, lists its dead letter and redrives it', async (t) => {
+    const nats = await startNats();
+    const srv = await startTestServer(t, { env: { NATS_URL: nats.url } }).catch(async (err: unknown) => { await nats.stop(); throw err; });
+    t.after(() => nats.stop());
+    const dir = await tempProject(t, { 'fails.ts': 'export async function handler() { throw new Error(\'always\') }\n' });
+    const env = { ISLET_URL: srv.url };
+    assert.equal((await runIslet(['deploy', 'fails.ts'], { cwd: dir, env })).code, 0);
+    assert.equal((await runIslet(['async-config', 'fails', '--set', '{"maxRetryAttempts":0}'], { env })).code, 0);
+    const queued = await runIslet(['invoke', 'fails', '--async', '--data', '{"n":1}'], { env });
+    assert.equal(queued.code, 0, queued.stderr);
+    const requestId = /^queued (\S+)$/m.exec(queued.stdout)?.[1];
+    assert.ok(requestId, queued.stdout);
+
+    const status = await waitFor('the event to be dead-lettered', async () => {
+      const shown = await runIslet(['status', requestId, '--json'], { env });
+      const parsed = JSON.parse(shown.stdout) as { state: string; attempts: number; lastError?: string };
+      return parsed.state === 'dead-lettered' ? parsed : undefined;
+    }, 60_000);
+    assert.equal(status.attempts, 1);
+    assert.match(status.lastError ?? '', /always/);
+
+    const listed = await runIslet(['dead-letters', 'fails'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(requestId));
+    const redriven = await runIslet(['dead-letters', 'fails', '--redrive', '--json'], { env });
+    assert.equal(redriven.code, 0, redriven.stderr);
+    assert.equal((JSON.parse(redriven.stdout) as { redriven: number }).redriven, 1);
+
+    const unknown = await runIslet(['status', 'no-such-request'], { env });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /NotFound/);
+  });
 });

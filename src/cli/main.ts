@@ -6,6 +6,7 @@ import { IsletApiError, IsletConnectionError } from '@islet/sdk/client';
 import type { CliEnv } from './args.ts';
 import { BundleError } from './bundle.ts';
 import { asyncConfigCommand, ASYNC_CONFIG_HELP } from './commands/async-config.ts';
+import { deadLettersCommand, DEAD_LETTERS_HELP, statusCommand, STATUS_HELP } from './commands/async.ts';
 import { deployCommand, DEPLOY_HELP } from './commands/deploy.ts';
 import { devCommand, DEV_HELP } from './commands/dev.ts';
 import { eventSourcesCommand, EVENT_SOURCES_HELP } from './commands/event-sources.ts';
@@ -26,6 +27,8 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   ls: { run: lsCommand, help: LS_HELP, summary: 'list functions' },
   rm: { run: rmCommand, help: RM_HELP, summary: 'delete a function' },
   'async-config': { run: asyncConfigCommand, help: ASYNC_CONFIG_HELP, summary: 'show or set async invocation settings' },
+  'dead-letters': { run: deadLettersCommand, help: DEAD_LETTERS_HELP, summary: 'list or redrive failed async events' },
+  status: { run: statusCommand, help: STATUS_HELP, summary: 'show what happened to an async invocation' },
   'event-sources': { run: eventSourcesCommand, help: EVENT_SOURCES_HELP, summary: 'manage NATS event-source mappings' },
 };
 
