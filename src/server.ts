@@ -125,7 +125,7 @@ export async function startServer(config: Config, options: { logger?: Logger; sh
       // Runs before the connection drains: the last batched log records are published, not dropped.
       teardown.push({ name: 'jetstream logs', run: async () => { stopJetStreamLogs(); await logs.close(); } });
     }
-    const asyncQueue = AsyncQueue.start({ events, store, invoker: rt, config, log: log.child({ part: 'events' }), metrics });
+    const asyncQueue = AsyncQueue.start({ events, store, invoker: rt, config, log: log.child({ part: 'events' }), metrics, findFunction: (name) => functions.find(name) });
     teardown.push({ name: 'async queue', run: () => asyncQueue.close() });
     const destinationDeps = { events, asyncInvoker: asyncQueue, log: log.child({ part: 'destinations' }), maxEventBytes: config.ISLET_MAX_EVENT_BYTES };
     const eventSources = new EventSourceManager({

@@ -106,6 +106,10 @@ export class NatsEvents {
           name: 'islet',
           maxReconnectAttempts: -1,
           reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+          // Every JetStream publish is a request; with async traces on, each one builds two Error
+          // objects (stack captures) up front, a large share of the CPU of a PubAck round trip.
+          // Request errors still carry their message and cause.
+          noAsyncTraces: true,
           ...auth,
         });
         if (this.#closed) { await nc.close(); return; }

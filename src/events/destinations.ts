@@ -156,6 +156,13 @@ export interface DestinationDeps {
   httpTimeoutMs?: number;
   /** @default DESTINATION_HTTP_TRIES */
   httpTries?: number;
+  /**
+   * After a plain (non-JetStream) publish, skip the PING/PONG round trip that confirms the
+   * server has it. Safe for a caller that then acknowledges its event on the same connection:
+   * NATS keeps one connection's messages in order, so the server sees the record before the
+   * ack. @default false
+   */
+  orderedBeforeAck?: boolean;
 }
 
 /** Room left in a NATS message for headers. */
@@ -199,7 +206,7 @@ export async function deliverRecord(destination: string | Destination, record: I
       await deps.events.js.publish(dest.subject, body, { msgID: dedupId, headers: h });
     } else {
       deps.events.nc.publish(dest.subject, body, { headers: h });
-      await deps.events.nc.flush();
+      if (deps.orderedBeforeAck !== true) await deps.events.nc.flush();
     }
     return;
   }

@@ -3,7 +3,7 @@ import { MAX_CODE_BYTES } from '../defaults.ts';
 import { IsletError } from '../errors.ts';
 import type { InvocationResult } from '../invoke/types.ts';
 import { assertFunctionName, toFunctionInfo } from '../registry/index.ts';
-import { readJsonBody } from './body.ts';
+import { readJsonBody, requestHeader } from './body.ts';
 import { idempotencyOptions } from './request-id.ts';
 import { jsonResponse, outcomeError, type ResponseBody } from './respond.ts';
 import { eventsUnavailable } from './triggers.ts';
@@ -24,7 +24,7 @@ export function adminFunctionRoutes(v1: AdminRouter, deps: AppDeps): void {
   v1.put('/functions/:name', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    const body = await readJsonBody(c.req.raw, MAX_DEPLOY_BODY_BYTES);
+    const body = await readJsonBody(c, MAX_DEPLOY_BODY_BYTES);
     const { record, created } = await functions.deploy(name, body?.value);
     return jsonResponse(toFunctionInfo(record), created ? 201 : 200);
   });
@@ -49,9 +49,9 @@ export function adminFunctionRoutes(v1: AdminRouter, deps: AppDeps): void {
   v1.post('/functions/:name/invoke', async (c) => {
     const name = c.req.param('name');
     assertFunctionName(name);
-    const type = invocationType(c.req.header('x-invocation-type'));
+    const type = invocationType(requestHeader(c, 'x-invocation-type'));
     const maxBytes = type === 'Event' ? config.ISLET_MAX_EVENT_BYTES : config.ISLET_MAX_REQUEST_BYTES;
-    const body = await readJsonBody(c.req.raw, maxBytes);
+    const body = await readJsonBody(c, maxBytes);
     const json = body?.text ?? 'null';
 
     if (type === 'DryRun') {
@@ -62,7 +62,7 @@ export function adminFunctionRoutes(v1: AdminRouter, deps: AppDeps): void {
     if (type === 'Event') {
       if (deps.asyncInvoker === undefined) throw eventsUnavailable();
       const record = await functions.get(name);
-      const { requestId } = await deps.asyncInvoker.enqueue(name, { kind: 'event', json }, idempotencyOptions(c.req.header('idempotency-key')));
+      const { requestId } = await deps.asyncInvoker.enqueue(name, { kind: 'event', json }, idempotencyOptions(requestHeader(c, 'idempotency-key')));
       c.set('requestId', requestId);
       return jsonResponse({ requestId }, 202, { 'X-Islet-Executed-Version': record.version });
     }
@@ -70,7 +70,7 @@ export function adminFunctionRoutes(v1: AdminRouter, deps: AppDeps): void {
     const result = await deps.invoker.invoke(name, { kind: 'event', json }, {
       trigger: 'invoke',
       requestId: c.get('requestId'),
-      logTail: c.req.header('x-log-type')?.toLowerCase() === 'tail',
+      logTail: requestHeader(c, 'x-log-type')?.toLowerCase() === 'tail',
       signal: c.req.raw.signal,
     });
     return invokeResponse(result);

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { IsletError, isIsletError } from '../errors.ts';
 import { adminAuth } from './auth.ts';
 import { adminFunctionRoutes } from './admin-functions.ts';
+import { nodePair, requestHeader } from './body.ts';
 import { errorResponse, jsonResponse } from './respond.ts';
 import { requestIdFrom } from './request-id.ts';
 import { triggerRoutes } from './triggers.ts';
@@ -25,8 +26,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use('*', async (c, next) => {
-    c.set('requestId', requestIdFrom(c.req.header('x-request-id')));
+    c.set('requestId', requestIdFrom(requestHeader(c, 'x-request-id')));
     await next();
+    const outgoing = nodePair(c)?.outgoing;
+    if (outgoing !== undefined && !outgoing.headersSent) {
+      // On Node the header goes on the ServerResponse (writeHead merges it in): touching
+      // c.res.headers would turn @hono/node-server's cheap plain-object response into a
+      // WHATWG Headers one on every request. Responses never carry their own X-Request-Id
+      // (httpResultResponse drops a function's), so this one is the only value.
+      outgoing.setHeader('X-Request-Id', c.get('requestId'));
+      return;
+    }
     try {
       c.res.headers.set('X-Request-Id', c.get('requestId'));
     } catch {

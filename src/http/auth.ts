@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { IsletError } from '../errors.ts';
 import { SUBREQUEST_HEADER } from '../invoke/types.ts';
+import { requestHeader } from './body.ts';
 import type { ClientAddress } from './types.ts';
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses. */
@@ -13,9 +14,9 @@ export function isLoopback(address: string): boolean {
 }
 
 /** Compares secrets in constant time (hashing first so lengths do not leak either). */
-export function secretsEqual(given: string, expected: string): boolean {
+export function secretsEqual(given: string, expected: string | Buffer): boolean {
   const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
+  const b = typeof expected === 'string' ? createHash('sha256').update(expected).digest() : expected;
   return timingSafeEqual(a, b);
 }
 
@@ -26,18 +27,20 @@ export function secretsEqual(given: string, expected: string): boolean {
  */
 export function adminAuth(options: { token: string | undefined; clientAddress: ClientAddress }): MiddlewareHandler {
   const { token, clientAddress } = options;
+  // Hashed once: secretsEqual compares hashes, so the token's digest need not be redone per request.
+  const tokenDigest = token === undefined ? undefined : createHash('sha256').update(token).digest();
   return async (c, next) => {
     if (token !== undefined) {
-      const header = c.req.header('authorization') ?? '';
+      const header = requestHeader(c, 'authorization') ?? '';
       const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-      if (!match || !secretsEqual(match[1]!, token)) {
+      if (!match || !secretsEqual(match[1]!, tokenDigest!)) {
         throw new IsletError('Unauthorized', header ? 'the bearer token is wrong' : 'the admin API needs Authorization: Bearer <ISLET_ADMIN_TOKEN>', {
           headers: { 'WWW-Authenticate': 'Bearer realm="islet"' },
         });
       }
     } else if (!isLoopback(clientAddress(c))) {
       throw new IsletError('Forbidden', 'no ISLET_ADMIN_TOKEN is configured, so the admin API answers loopback clients only');
-    } else if (c.req.header(SUBREQUEST_HEADER) !== undefined) {
+    } else if (requestHeader(c, SUBREQUEST_HEADER) !== undefined) {
       // A function's fetch() also comes from loopback; the runtime marks it, and functions cannot drop the mark.
       throw new IsletError('Forbidden', 'functions cannot use the admin API without ISLET_ADMIN_TOKEN');
     }

@@ -36,8 +36,11 @@ export function outcomeError(result: InvocationResult): IsletError {
 
 /** Statuses that must not carry a body (the Response constructor rejects one). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-/** Headers Node sets itself; a function's values would break framing. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+/**
+ * Headers Node sets itself (a function's values would break framing), and X-Request-Id, which
+ * the server sets (the request id of the invocation) and a function cannot replace.
+ */
+const DROPPED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer', 'x-request-id']);
 
 /** Turns a function's HTTP result into a Response; an unusable status or header is a FunctionError. */
 export function httpResultResponse(value: HttpResult): Response {
@@ -45,14 +48,41 @@ export function httpResultResponse(value: HttpResult): Response {
   if (!Number.isInteger(status) || status < 200 || status > 599) {
     throw new IsletError('FunctionError', `the function returned an invalid HTTP status ${String(status).slice(0, 20)}`);
   }
+  const body = NULL_BODY_STATUSES.has(status) || value.body.byteLength === 0 ? null : value.body;
+  return new Response(body as ResponseBody, { status, headers: responseHeaders(value.headers) });
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Values Node writes as they are (its own check); anything else takes the Headers path and its errors. */
+const PLAIN_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Leading and trailing HTTP whitespace, which Headers strips from values. */
+const HTTP_WHITESPACE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * A function's headers as a plain object when the names are distinct and valid: that keeps
+ * @hono/node-server on its fast path (a Headers instance is converted back header by header).
+ * Repeated names (Set-Cookie) go through Headers, which joins or keeps them as the Fetch spec says.
+ */
+function responseHeaders(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string> | Headers {
+  const plain: Record<string, string> = {};
+  for (const [name, raw] of pairs) {
+    const lower = name.toLowerCase();
+    if (DROPPED_HEADERS.has(lower)) continue;
+    const value = raw.replace(HTTP_WHITESPACE_EDGES, '');
+    if (Object.hasOwn(plain, lower) || !HEADER_NAME.test(name) || !PLAIN_HEADER_VALUE.test(value)) return headersObject(pairs);
+    plain[lower] = value;
+  }
+  return plain;
+}
+
+function headersObject(pairs: ReadonlyArray<readonly [string, string]>): Headers {
   const headers = new Headers();
   try {
-    for (const [name, headerValue] of value.headers) {
-      if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, headerValue);
+    for (const [name, value] of pairs) {
+      if (!DROPPED_HEADERS.has(name.toLowerCase())) headers.append(name, value);
     }
   } catch (err) {
     throw new IsletError('FunctionError', `the function returned an invalid header: ${(err as Error).message}`);
   }
-  const body = NULL_BODY_STATUSES.has(status) || value.body.byteLength === 0 ? null : value.body;
-  return new Response(body as ResponseBody, { status, headers });
+  return headers;
 }

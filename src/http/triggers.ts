@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import { IsletError } from '../errors.ts';
 import type { HttpPayload } from '../invoke/types.ts';
 import { assertFunctionName } from '../registry/index.ts';
-import { readBody } from './body.ts';
+import { readBody, requestHeader } from './body.ts';
 import { idempotencyOptions } from './request-id.ts';
 import { httpResultResponse, jsonResponse, outcomeError } from './respond.ts';
 import type { AppDeps, AppEnv, ClientAddress } from './types.ts';
@@ -19,10 +19,10 @@ export function triggerRoutes(app: Hono<AppEnv>, deps: AppDeps & { clientAddress
     assertFunctionName(name);
     const payload = await httpPayload(c, deps.clientAddress, maxBytes);
 
-    if (c.req.header('x-invocation-type')?.toLowerCase() === 'event') {
+    if (requestHeader(c, 'x-invocation-type')?.toLowerCase() === 'event') {
       if (deps.asyncInvoker === undefined) throw eventsUnavailable();
       await deps.functions.get(name); // 404 now, not a dead letter later
-      const { requestId } = await deps.asyncInvoker.enqueue(name, payload, idempotencyOptions(c.req.header('idempotency-key')));
+      const { requestId } = await deps.asyncInvoker.enqueue(name, payload, idempotencyOptions(requestHeader(c, 'idempotency-key')));
       c.set('requestId', requestId);
       return jsonResponse({ requestId }, 202);
     }
@@ -49,7 +49,7 @@ async function httpPayload(c: Context<AppEnv>, clientAddress: ClientAddress, max
   // The raw (still percent-encoded) path, so the function sees exactly what the client sent.
   const [, prefix = '', rest = ''] = /^(\/fn\/[^/]*)(.*)$/.exec(url.pathname) ?? [];
   const path = rest === '' ? '/' : rest;
-  const body = await readBody(c.req.raw, maxBytes);
+  const body = await readBody(c, maxBytes);
   // The function is mounted at /fn/:name, so a router inside it (a bundled Hono app) sees its
   // own paths: request.url carries the path after the prefix, and the prefix travels in
   // X-Forwarded-Prefix for functions that build absolute links.

@@ -5,7 +5,7 @@ import { DEFAULT_ASYNC_CONCURRENCY_PER_FUNCTION } from '../../defaults.ts';
 import { IsletError, isIsletError } from '../../errors.ts';
 import type { EventPayload, HttpPayload, Invoker } from '../../invoke/types.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { RegistryStore } from '../../registry/types.ts';
+import type { FunctionRecord, RegistryStore } from '../../registry/types.ts';
 import { eventsUnavailable, type NatsEvents } from '../connection.ts';
 import type { DestinationDeps } from '../destinations.ts';
 import type { AsyncInvoker } from '../types.ts';
@@ -35,6 +35,11 @@ export interface AsyncQueueOptions {
   concurrencyPerFunction?: number;
   /** Prometheus hooks (queue depth, event age, dead letters, destination failures). */
   metrics?: AsyncMetrics;
+  /**
+   * Looks a function up for `enqueue` (does it exist?). The server passes the registry's
+   * in-memory cache, so an enqueue reads no file. @default store.getFunction
+   */
+  findFunction?: (name: string) => Promise<FunctionRecord | undefined>;
 }
 
 /**
@@ -46,6 +51,7 @@ export class AsyncQueue implements AsyncInvoker {
   readonly deadLetters: DeadLetters;
   readonly #events: NatsEvents;
   readonly #store: RegistryStore;
+  readonly #findFunction: (name: string) => Promise<FunctionRecord | undefined>;
   readonly #log: Logger;
   readonly #maxEventBytes: number;
   readonly #perFunction: number;
@@ -60,12 +66,14 @@ export class AsyncQueue implements AsyncInvoker {
   private constructor(options: AsyncQueueOptions) {
     this.#events = options.events;
     this.#store = options.store;
+    this.#findFunction = options.findFunction ?? ((name) => options.store.getFunction(name));
     this.#log = options.log.child({ component: 'async' });
     this.#maxEventBytes = options.config.ISLET_MAX_EVENT_BYTES;
     this.#perFunction = options.concurrencyPerFunction ?? DEFAULT_ASYNC_CONCURRENCY_PER_FUNCTION;
     this.configs = new AsyncConfigs(options.store);
     this.deadLetters = new DeadLetters(() => this.#core);
-    const destinationDeps: DestinationDeps = { events: this.#events, asyncInvoker: this, log: this.#log, maxEventBytes: this.#maxEventBytes };
+    // The worker acks each event on this same connection after delivering its record.
+    const destinationDeps: DestinationDeps = { events: this.#events, asyncInvoker: this, log: this.#log, maxEventBytes: this.#maxEventBytes, orderedBeforeAck: true };
     const self = this;
     this.#core = {
       events: this.#events,
@@ -168,7 +176,7 @@ export class AsyncQueue implements AsyncInvoker {
     if (maxPayload !== undefined && size + metaBytes > maxPayload - HEADER_ROOM_BYTES) {
       throw new IsletError('PayloadTooLarge', `the event is ${size + metaBytes} bytes with its metadata; the NATS server accepts at most ${maxPayload - HEADER_ROOM_BYTES} (raise max_payload there)`);
     }
-    if (!(await this.#store.getFunction(name))) throw new IsletError('FunctionNotFound', `function ${name} does not exist`);
+    if (!(await this.#findFunction(name))) throw new IsletError('FunctionNotFound', `function ${name} does not exist`);
     if (!this.#workers.has(name)) this.#syncWorker(name).catch((err) => this.#log.error({ err, fn: name }, 'async worker start failed'));
 
     let requestId: string = randomUUID();

@@ -32,7 +32,7 @@ export function asyncRoutes(v1: AdminRouter, deps: AsyncRouteDeps): void {
   v1.put('/functions/:name/async-config', async (c) => {
     const name = c.req.param('name');
     await functions.get(name);
-    const body = await readJsonBody(c.req.raw, MAX_ASYNC_CONFIG_BODY_BYTES);
+    const body = await readJsonBody(c, MAX_ASYNC_CONFIG_BODY_BYTES);
     const config = parseAsyncConfig(body?.value ?? {});
     await queue.configs.put(name, config);
     return jsonResponse({ functionName: name, ...config }, 200);

@@ -22,7 +22,7 @@ export interface EventSourceApi {
  */
 export function eventSourceRoutes(v1: AdminRouter, api: EventSourceApi): void {
   v1.post('/event-sources', async (c) => {
-    const body = await readJsonBody(c.req.raw, MAX_MAPPING_BODY_BYTES);
+    const body = await readJsonBody(c, MAX_MAPPING_BODY_BYTES);
     return jsonResponse(await api.create(body?.value), 201);
   });
 
@@ -31,7 +31,7 @@ export function eventSourceRoutes(v1: AdminRouter, api: EventSourceApi): void {
   v1.get('/event-sources/:id', (c) => jsonResponse(api.get(c.req.param('id')), 200));
 
   v1.put('/event-sources/:id', async (c) => {
-    const body = await readJsonBody(c.req.raw, MAX_MAPPING_BODY_BYTES);
+    const body = await readJsonBody(c, MAX_MAPPING_BODY_BYTES);
     return jsonResponse(await api.update(c.req.param('id'), body?.value ?? {}), 200);
   });
 
