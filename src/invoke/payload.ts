@@ -2,6 +2,12 @@ import type { HandlerShape } from '../registry/types.ts';
 import { fromLambdaBatchResult, fromLambdaHttpResult, toLambdaBatchEvent, toLambdaHttpEvent } from './lambda.ts';
 import type { FunctionErrorInfo, InvocationPayload, InvocationValue } from './types.ts';
 
+/**
+ * Most bytes of response headers (names + values) a function may return: far above what proxies
+ * accept (often 8–64 KiB), low enough that no function floods the HTTP layer with headers.
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
+
 /** The URL an edge-style handler sees for a direct (non-HTTP) event invocation. */
 export const EVENT_REQUEST_URL = 'http://localhost/';
 
@@ -65,6 +71,11 @@ export function fromIsolateOutput(shape: HandlerShape, payload: InvocationPayloa
         return { errorType: 'Runtime.InvalidResponse', errorMessage: `the Response status ${result.status} is not from 200 to 599`, trace: [] };
       }
       if (result.body.byteLength > maxResponseBytes) return tooLarge(result.body.byteLength, maxResponseBytes);
+      let headerBytes = 0;
+      for (const [name, value] of result.headers) headerBytes += name.length + value.length + 4;
+      if (headerBytes > MAX_RESPONSE_HEADER_BYTES) {
+        return { errorType: 'Function.ResponseTooLarge', errorMessage: `The response headers are ${headerBytes} bytes, over the ${MAX_RESPONSE_HEADER_BYTES} byte cap`, trace: [] };
+      }
       return result;
     }
     case 'event': {

@@ -16,9 +16,15 @@ export function limitError(reason: DiscardReason, limits: { cpuMs?: number; memo
 
 /** An isolated-vm error's message without host stack frames. */
 export function hostMessage(err: unknown): string {
-  if (err instanceof Error) return err.name === 'Error' || err.message.startsWith(err.name) ? err.message : `${err.name}: ${err.message}`;
-  return String(err);
+  let message = err instanceof Error ? (err.name === 'Error' || err.message.startsWith(err.name) ? err.message : `${err.name}: ${err.message}`) : String(err);
+  // isolated-vm's wording for `throw <not an Error>`: say it without naming the host's library.
+  if (message.startsWith('An object was thrown from supplied code within isolated-vm')) message = 'a value that is not an Error was thrown';
+  // Function code chooses these messages (an unhandled rejection's reason): bound them.
+  return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}...` : message;
 }
+
+/** Longest error message handed back to a client. */
+const MAX_MESSAGE_CHARS = 4096;
 
 /** "SyntaxError: Unexpected token '=' [file:///x.js:1:14]" → "SyntaxError: Unexpected token '=' (x.js:1:14)". */
 export function describeCompileError(err: unknown, name: string): string {

@@ -1,2 +1,2 @@
-export { FunctionRuntime, CATASTROPHIC_EXIT_CODE } from './runtime.ts';
+export { FunctionRuntime, CATASTROPHIC_EXIT_SIGNAL } from './runtime.ts';
 export type { FunctionRuntimeOptions } from './runtime.ts';

@@ -1,36 +1,24 @@
-import { randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
-import { DEFAULT_SUBREQUEST_TIMEOUT_MS } from '../defaults.ts';
 import { IsletError } from '../errors.ts';
-import type { DiscardReason, FunctionErrorInfo, LogEntry } from '../invoke/types.ts';
+import type { DiscardReason, FunctionErrorInfo } from '../invoke/types.ts';
 import type { FunctionRecord, HandlerShape } from '../registry/types.ts';
 import { describeCompileError, hostMessage, limitError } from './function-errors.ts';
-import { hostFetch, type SubrequestInit } from './host-fetch.ts';
+import { HostBridge, type InvocationHooks, type LogSink } from './host-bridge.ts';
 import type { Prelude } from './prelude/index.ts';
 
 /** Longest a module's top-level code may run at load. */
 const MODULE_EVALUATION_TIMEOUT_MS = 5_000;
-const MAX_RANDOM_BYTES = 65_536;
 const CPU_POLL_MS = 10;
+/**
+ * How often a running invocation's heap is sampled, so a REPORT for an isolate disposed by a
+ * limit still carries a figure (a disposed isolate cannot be asked any more).
+ */
+const HEAP_SAMPLE_MS = 50;
 
 let nextIsolateId = 1;
 
-/** Where console lines go when no invocation is running (module top level, late timers). */
-export type LogSink = (level: LogEntry['level'], message: string) => void;
-
-/** Where an invocation's host calls go (console lines, subrequests). */
-export interface InvocationHooks {
-  functionName: string;
-  requestId: string;
-  /** Epoch ms when the invocation's wall-clock budget ends. */
-  deadline: number;
-  cpuMs?: number;
-  maxSubrequests: number;
-  maxRequestBytes: number;
-  maxResponseBytes: number;
-  /** Receives one console line; answers false once the log cap is reached. */
-  log(level: LogEntry['level'], message: string): boolean;
-}
+/** Told when isolated-vm lost control of an isolate; `functionName` once one is bound. */
+export type CatastrophicHandler = (message: string, functionName: string | undefined) => void;
 
 /** How one run inside the isolate ended. `killed` means the isolate is gone. */
 export type IsolateRun =
@@ -65,37 +53,42 @@ export class FunctionIsolate {
   #isolate: ivm.Isolate;
   #context: ivm.Context;
   #api: Api;
-  #hooks: InvocationHooks | undefined;
-  #fallbackLog: LogSink;
-  #timers = new Map<number, NodeJS.Timeout>();
-  #subrequests = 0;
-  #subrequestAbort = new AbortController();
-  /** In-flight subrequests by the isolate's call id, so function code can abort them. */
-  #fetches = new Map<number, AbortController>();
+  #bridge: HostBridge;
   #killReason: DiscardReason | undefined;
   /** Disarms the deadline/CPU guards of the invocation that settle() still has to finish. */
   #pendingGuards: (() => void) | undefined;
   #settled = false;
   #shape: HandlerShape | undefined;
-  /** Heap used after the last invocation, bytes. */
+  /** The function bound by `load`. */
+  functionName: string | undefined;
+  /** Heap used after the last invocation (or the largest sample of one a limit ended), bytes. */
   heapUsedBytes = 0;
+  /** Largest heap sample of the running invocation, bytes. */
+  #peakHeapBytes = 0;
 
   private constructor(isolate: ivm.Isolate, context: ivm.Context, memoryMb: number) {
     this.#isolate = isolate;
     this.#context = context;
     this.memoryMb = memoryMb;
     this.#api = undefined as unknown as Api;
-    this.#fallbackLog = () => {};
+    this.#bridge = new HostBridge({
+      get disposed() { return isolate.isDisposed; },
+      fire: () => this.#api.fire.applyIgnored(undefined, []),
+      complete: (id, value) => this.#api.complete.applyIgnored(undefined, [id, new ivm.ExternalCopy(value).copyInto({ release: true })]),
+    });
   }
 
   /** Creates an isolate with the prelude and host bridge installed, not yet bound to a function. */
-  static async create(prelude: Prelude, memoryMb: number, onCatastrophicError: (message: string) => void): Promise<FunctionIsolate> {
-    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError });
+  static async create(prelude: Prelude, memoryMb: number, onCatastrophicError: CatastrophicHandler): Promise<FunctionIsolate> {
+    // The handler names the function the isolate serves by then (spares are bound later).
+    let self: FunctionIsolate | undefined;
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: (message) => onCatastrophicError(message, self?.functionName) });
     try {
       const context = await isolate.createContext();
-      const self = new FunctionIsolate(isolate, context, memoryMb);
-      await self.#bootstrap(prelude);
-      return self;
+      const created = new FunctionIsolate(isolate, context, memoryMb);
+      self = created;
+      await created.#bootstrap(prelude);
+      return created;
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;
@@ -108,16 +101,8 @@ export class FunctionIsolate {
     script.release();
     // Host callbacks become plain functions inside the isolate; the bootstrap captures them
     // in its closure and hands back an api object that only this host holds.
-    const api = (await bootstrap.apply(undefined, [
-      new ivm.Callback((level: string, message: string) => this.#onLog(level, message)),
-      new ivm.Callback((n: number) => new Uint8Array(randomBytes(Math.min(Math.max(0, n | 0), MAX_RANDOM_BYTES)))),
-      new ivm.Callback((id: number, url: string, method: string, headers: Array<[string, string]>, body: Uint8Array | null, redirect: string) => {
-        this.#onFetch(id, { url, method, headers, body, redirect });
-      }, { ignored: true }),
-      new ivm.Callback((id: number) => this.#fetches.get(id)?.abort(), { ignored: true }),
-      new ivm.Callback((id: number, ms: number) => this.#onSetTimer(id, ms), { ignored: true }),
-      new ivm.Callback((id: number) => this.#onClearTimer(id), { ignored: true }),
-    ], { result: { reference: true }, timeout: MODULE_EVALUATION_TIMEOUT_MS })) as ivm.Reference;
+    const api = (await bootstrap.apply(undefined, this.#bridge.callbacks(),
+      { result: { reference: true }, timeout: MODULE_EVALUATION_TIMEOUT_MS })) as ivm.Reference;
     bootstrap.release();
     const get = (name: keyof Api) => api.get(name, { reference: true }) as Promise<ivm.Reference>;
     const [configure, warmup, setModule, start, wait, settle, fire, complete] = await Promise.all(
@@ -141,11 +126,12 @@ export class FunctionIsolate {
    */
   async load(record: Pick<FunctionRecord, 'name' | 'code' | 'version' | 'config'>, cache: ModuleCache,
     log: { init: LogSink; idle: LogSink }): Promise<{ handlerShape: HandlerShape; exports: string[] }> {
-    this.#fallbackLog = log.init;
+    this.functionName = record.name;
+    this.#bridge.fallbackLog = log.init;
     try {
       return await this.#load(record, cache);
     } finally {
-      this.#fallbackLog = log.idle;
+      this.#bridge.fallbackLog = log.idle;
     }
   }
 
@@ -182,8 +168,13 @@ export class FunctionIsolate {
       const reason = this.#isolate.isDisposed ? 'went over its memory limit while loading' : 'threw while loading';
       throw new IsletError('InvalidCode', `the module ${reason}: ${hostMessage(err)}`);
     }
-    const found = (await this.#api.setModule.apply(undefined, [module.namespace.derefInto()], { result: { copy: true } })) as
-      { shape: HandlerShape | null; exports: string[] };
+    let found: { shape: HandlerShape | null; exports: string[] };
+    try {
+      found = (await this.#api.setModule.apply(undefined, [module.namespace.derefInto()], { result: { copy: true } })) as typeof found;
+    } catch (err) {
+      // Reading an export still in its temporal dead zone: top-level code never got that far.
+      throw new IsletError('InvalidCode', `the module's exports cannot be read (a top-level await that never settles?): ${hostMessage(err)}`);
+    }
     module.release();
     if (found.shape === null) {
       throw new IsletError('InvalidCode',
@@ -191,8 +182,11 @@ export class FunctionIsolate {
         + (found.exports.length > 0 ? ` (the module exports ${found.exports.join(', ')})` : ''));
     }
     // Timers set by top-level code never fire (as on Workers): nothing may run between invocations.
-    this.#clearTimers();
+    this.#bridge.clearTimers();
     this.#shape = found.shape;
+    // Not awaited (off the cold path): the first figure a REPORT can fall back on when the first
+    // invocation ends in a limit before any sample of its own came back.
+    this.#isolate.getHeapStatistics().then((h) => { if (this.heapUsedBytes === 0) this.heapUsedBytes = h.used_heap_size; }, () => {});
     return { handlerShape: found.shape, exports: found.exports };
   }
 
@@ -202,10 +196,9 @@ export class FunctionIsolate {
    * all bounded by the wall-clock deadline. A run that hits a limit disposes the isolate.
    */
   async invoke(data: Record<string, unknown>, hooks: InvocationHooks, gate: <T>(work: () => Promise<T>) => Promise<T>): Promise<IsolateRun> {
-    this.#hooks = hooks;
+    this.#bridge.begin(hooks);
     this.#settled = false;
-    this.#subrequests = 0;
-    this.#subrequestAbort = new AbortController();
+    this.#peakHeapBytes = 0;
     const stopGuards = this.#guard(hooks);
     try {
       await gate(() => {
@@ -216,7 +209,7 @@ export class FunctionIsolate {
       this.heapUsedBytes = await this.#isolate.getHeapStatistics().then((h) => h.used_heap_size, () => this.heapUsedBytes);
       if (run.settled === true) {
         stopGuards();
-        this.#endInvocation();
+        this.#bridge.end();
         this.#settled = true;
       }
       return run;
@@ -248,15 +241,8 @@ export class FunctionIsolate {
       return false;
     } finally {
       stopGuards();
-      this.#endInvocation();
+      this.#bridge.end();
     }
-  }
-
-  #endInvocation(): void {
-    this.#clearTimers();
-    this.#subrequestAbort.abort();
-    this.#fetches.clear();
-    this.#hooks = undefined;
   }
 
   /** Why the isolate was disposed by a limit, if it was. */
@@ -264,8 +250,7 @@ export class FunctionIsolate {
 
   /** Disposes the isolate (idempotent). */
   dispose(): void {
-    this.#clearTimers();
-    this.#subrequestAbort.abort();
+    this.#bridge.end();
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
 
@@ -280,8 +265,14 @@ export class FunctionIsolate {
         if (!this.#isolate.isDisposed && this.#isolate.cpuTime - startCpuNs > budgetNs) this.#kill('cpu');
       }, CPU_POLL_MS);
     }
+    const heapSample = setInterval(() => {
+      if (this.#isolate.isDisposed) return;
+      // Async: a runaway isolate must never block the main thread on its lock.
+      this.#isolate.getHeapStatistics().then((h) => { this.#peakHeapBytes = Math.max(this.#peakHeapBytes, h.used_heap_size); }, () => {});
+    }, HEAP_SAMPLE_MS);
     return () => {
       clearTimeout(deadline);
+      clearInterval(heapSample);
       if (cpuPoll !== undefined) clearInterval(cpuPoll);
     };
   }
@@ -293,6 +284,8 @@ export class FunctionIsolate {
 
   #killed(err: unknown, hooks: InvocationHooks): IsolateRun {
     const message = hostMessage(err);
+    // The isolate is gone: its last sample is the best figure the REPORT can have.
+    if (this.#peakHeapBytes > 0) this.heapUsedBytes = this.#peakHeapBytes;
     let reason = this.#killReason;
     // Still alive and no limit hit: function code left an exception or a rejection unhandled,
     // which isolated-vm raises at the end of the task. Like a Node runtime, the isolate goes.
@@ -307,56 +300,5 @@ export class FunctionIsolate {
       return { ok: false, killed: reason, error: { errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: message, trace: [] } };
     }
     return { ok: false, killed: reason, error: limitError(reason, { ...(hooks.cpuMs === undefined ? {} : { cpuMs: hooks.cpuMs }), memoryMb: this.memoryMb }, message) };
-  }
-
-  #onLog(level: string, message: string): boolean {
-    const lvl: LogEntry['level'] = level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
-    if (this.#hooks === undefined) {
-      this.#fallbackLog(lvl, String(message));
-      return true;
-    }
-    return this.#hooks.log(lvl, String(message));
-  }
-
-  #onFetch(id: number, init: SubrequestInit): void {
-    const hooks = this.#hooks;
-    // Only the invocation that asked gets the answer: code must never run in the isolate
-    // outside an invocation, where no deadline bounds it.
-    const reply = (value: unknown) => {
-      if (this.#isolate.isDisposed || this.#hooks !== hooks || hooks === undefined) return;
-      this.#api.complete.applyIgnored(undefined, [id, new ivm.ExternalCopy(value).copyInto({ release: true })]);
-    };
-    if (hooks === undefined) return reply({ error: 'fetch failed: no invocation is running' });
-    if (++this.#subrequests > hooks.maxSubrequests) {
-      return reply({ error: `fetch failed: too many subrequests (this invocation may make ${hooks.maxSubrequests})` });
-    }
-    const own = new AbortController();
-    this.#fetches.set(id, own);
-    const signal = AbortSignal.any([own.signal, this.#subrequestAbort.signal, AbortSignal.timeout(DEFAULT_SUBREQUEST_TIMEOUT_MS)]);
-    void hostFetch(init, { functionName: hooks.functionName, maxRequestBytes: hooks.maxRequestBytes, maxResponseBytes: hooks.maxResponseBytes, signal }).then((value) => {
-      this.#fetches.delete(id);
-      reply(value);
-    });
-  }
-
-  #onSetTimer(id: number, ms: number): void {
-    if (this.#isolate.isDisposed) return;
-    const previous = this.#timers.get(id);
-    if (previous !== undefined) clearTimeout(previous);
-    this.#timers.set(id, setTimeout(() => {
-      this.#timers.delete(id);
-      if (!this.#isolate.isDisposed) this.#api.fire.applyIgnored(undefined, [id]);
-    }, Math.min(ms, 2_147_483_647)));
-  }
-
-  #onClearTimer(id: number): void {
-    const timer = this.#timers.get(id);
-    if (timer !== undefined) clearTimeout(timer);
-    this.#timers.delete(id);
-  }
-
-  #clearTimers(): void {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
   }
 }

@@ -145,7 +145,9 @@ describe('FunctionRuntime', () => {
     assert.deepEqual(retried.value, { kind: 'batch', failures: [{ id: 'm2', delaySeconds: 5 }] });
     await fns.deploy('batch-throw', `export default { async queue(batch) { batch.messages[0].ack(); throw new Error('half done') } }`);
     const thrown = await fns.runtime.invoke('batch-throw', batch, { trigger: 'event-source' });
-    assert.deepEqual(thrown.value, { kind: 'batch', failures: [{ id: 'm2' }] }, 'a throw fails every message not acked');
+    assert.equal(thrown.outcome, 'error', 'a throw fails the invocation with the exception');
+    assert.equal(thrown.error?.errorMessage, 'half done');
+    assert.deepEqual(thrown.value, { kind: 'batch', failures: [{ id: 'm2' }] }, 'and lists every message not acked');
   });
 
   it('returns thrown errors as Lambda error info without host frames', async () => {

@@ -6,23 +6,28 @@ import {
   DEFAULT_MEMORY_MB, DEFAULT_QUEUE_WAIT_MS, MAX_CODE_BYTES,
 } from '../defaults.ts';
 import { IsletError, isIsletError } from '../errors.ts';
-import { fromIsolateOutput, toIsolateInput } from '../invoke/payload.ts';
+import { toIsolateInput } from '../invoke/payload.ts';
 import type {
-  CodeValidator, DiscardReason, FunctionErrorInfo, InvocationObserver, InvocationPayload, InvocationReport,
-  InvocationResult, InvocationValue, InvokeOptions, Invoker, Outcome, RuntimeStats,
+  CodeValidator, DiscardReason, InvocationObserver, InvocationPayload, InvocationResult, InvokeOptions, Invoker, RuntimeStats,
 } from '../invoke/types.ts';
-import type { Logger } from '../observability/logger.ts';
+import { flushLogger, type Logger } from '../observability/logger.ts';
 import type { FunctionRecord } from '../registry/types.ts';
-import { initError, outcomeOf } from './function-errors.ts';
+import { initError } from './function-errors.ts';
 import type { FunctionIsolate } from './isolate.ts';
 import { ConcurrencyLimiter, Semaphore } from './limits.ts';
 import { InvocationLog } from './log-capture.ts';
 import { FunctionPool, type Lease, type PoolHost } from './pool.ts';
 import { Prelude } from './prelude/index.ts';
+import { finishInvocation, invocationEnd } from './report.ts';
 import { SpareIsolates } from './spares.ts';
 
-/** Exit code after isolated-vm reports a catastrophic error: a supervisor restarts the process. */
-export const CATASTROPHIC_EXIT_CODE = 70;
+/**
+ * The signal the process sends itself after isolated-vm reports a catastrophic error (exit
+ * status 137 to a shell): a supervisor restarts the process.
+ */
+export const CATASTROPHIC_EXIT_SIGNAL = 'SIGKILL';
+/** Longest the fatal log line may take to be written before the process kills itself. */
+const CATASTROPHIC_FLUSH_MS = 1_000;
 /** How long close() lets in-flight invocations finish before it disposes their isolates. */
 const CLOSE_GRACE_MS = 10_000;
 
@@ -104,7 +109,7 @@ export class FunctionRuntime implements Invoker {
     }
     this.#spares = new SpareIsolates({
       prelude: this.#prelude, count: this.#limits.spareIsolates, gate: (work) => this.#executing.run(work),
-      onCatastrophicError: (message) => this.#catastrophic(message), log: this.#log,
+      onCatastrophicError: (message, functionName) => this.#catastrophic(message, functionName), log: this.#log,
     });
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(10_000, Math.max(250, this.#limits.idleTtlMs / 4)));
     this.#sweeper.unref();
@@ -165,6 +170,7 @@ export class FunctionRuntime implements Invoker {
       functionName: name, requestId, log: this.#log, observer: this.#observer, maxBytes: this.#limits.maxLogBytes, keepTail: options.logTail === true,
     });
     const startedAt = new Date();
+    const context = { record, trigger: options.trigger, requestId, log, logger: this.#log, observer: this.#observer };
     let settled = false;
     try {
       const pool = this.#poolFor(record);
@@ -172,9 +178,11 @@ export class FunctionRuntime implements Invoker {
       try {
         lease = await pool.acquire((level, message) => { log.write(level, message); });
       } catch (err) {
-        return this.#finish(record, options, requestId, startedAt, log, 0, undefined, 0, { outcome: 'error', error: initError(err) });
+        // START/END/REPORT stay paired: a failed cold start is an invocation too.
+        this.#observer?.onStart?.({ requestId, functionName: name, trigger: options.trigger, cold: true, version: record.version });
+        return finishInvocation(context, { startedAt, durationMs: 0, memoryUsedMb: 0 }, { outcome: 'error', error: initError(err) });
       }
-      this.#observer?.onStart?.({ requestId, functionName: name, trigger: options.trigger, cold: lease.initDurationMs !== undefined });
+      this.#observer?.onStart?.({ requestId, functionName: name, trigger: options.trigger, cold: lease.initDurationMs !== undefined, version: record.version });
       const runStart = performance.now();
       const deadline = Date.now() + record.config.timeoutMs;
       const input = toIsolateInput(lease.isolate.shape ?? record.handlerShape, payload,
@@ -187,13 +195,7 @@ export class FunctionRuntime implements Invoker {
       };
       const run = await lease.isolate.invoke(input, hooks, (work) => this.#executing.run(work));
       const durationMs = performance.now() - runStart;
-      let end: { outcome: Outcome; value?: InvocationValue; error?: FunctionErrorInfo };
-      if (run.ok) {
-        const mapped = fromIsolateOutput(lease.isolate.shape ?? record.handlerShape, payload, run.value, this.#limits.maxResponseBytes);
-        end = 'kind' in mapped ? { outcome: 'success', value: mapped } : { outcome: 'error', error: mapped };
-      } else {
-        end = { outcome: outcomeOf(run.killed), error: run.error };
-      }
+      const end = invocationEnd(run, lease.isolate.shape ?? record.handlerShape, payload, this.#limits.maxResponseBytes);
       settled = true;
       if (lease.isolate.settled || lease.isolate.disposed) {
         // Nothing left running in the isolate: hand it back now, so the next call finds it warm.
@@ -203,10 +205,10 @@ export class FunctionRuntime implements Invoker {
       } else {
         this.#settleInBackground(lease, pool, releaseSlot);
       }
-      const memoryUsedMb = run.ok || run.killed === undefined ? Math.ceil(lease.isolate.heapUsedBytes / 1_048_576)
-        : run.killed === 'memory' ? record.config.memoryMb : Math.ceil(lease.isolate.heapUsedBytes / 1_048_576);
+      // A memory kill used the whole limit; otherwise the isolate's latest heap figure.
+      const memoryUsedMb = !run.ok && run.killed === 'memory' ? record.config.memoryMb : Math.ceil(lease.isolate.heapUsedBytes / 1_048_576);
       if (lease.initDurationMs !== undefined) this.#spares.refillSoon();
-      return this.#finish(record, options, requestId, startedAt, log, durationMs, lease.initDurationMs, memoryUsedMb, end);
+      return finishInvocation(context, { startedAt, durationMs, initDurationMs: lease.initDurationMs, memoryUsedMb }, end);
     } finally {
       if (!settled) releaseSlot();
     }
@@ -282,39 +284,6 @@ export class FunctionRuntime implements Invoker {
     this.#spares.close();
   }
 
-  #finish(record: FunctionRecord, options: InvokeOptions, requestId: string, startedAt: Date, log: InvocationLog,
-    durationMs: number, initDurationMs: number | undefined, memoryUsedMb: number,
-    end: { outcome: Outcome; value?: InvocationValue; error?: FunctionErrorInfo }): InvocationResult {
-    const report: InvocationReport = {
-      requestId,
-      functionName: record.name,
-      version: record.version,
-      trigger: options.trigger,
-      startedAt: startedAt.toISOString(),
-      durationMs: round2(durationMs),
-      billedDurationMs: Math.max(1, Math.ceil(durationMs)),
-      memoryLimitMb: record.config.memoryMb,
-      memoryUsedMb,
-      outcome: end.outcome,
-      ...(initDurationMs === undefined ? {} : { initDurationMs: round2(initDurationMs) }),
-    };
-    this.#log.info({
-      requestId, fn: record.name, durationMs: report.durationMs, billedDurationMs: report.billedDurationMs,
-      initDurationMs: report.initDurationMs, memoryUsedMb, memoryLimitMb: report.memoryLimitMb, outcome: end.outcome, trigger: options.trigger,
-    }, 'REPORT');
-    this.#observer?.onReport?.(report);
-    if (end.error !== undefined) log.note(`${new Date().toISOString()}\t${requestId}\tERROR\t${end.error.errorType}: ${end.error.errorMessage}\n`);
-    log.note(`REPORT RequestId: ${requestId}\tDuration: ${report.durationMs} ms\tBilled Duration: ${report.billedDurationMs} ms\t`
-      + `Memory Size: ${report.memoryLimitMb} MB\tMax Memory Used: ${memoryUsedMb} MB`
-      + (report.initDurationMs === undefined ? '' : `\tInit Duration: ${report.initDurationMs} ms`) + '\n');
-    const result: InvocationResult = { requestId, outcome: end.outcome, report };
-    if (end.value !== undefined) result.value = end.value;
-    if (end.error !== undefined) result.error = end.error;
-    const tail = log.tail();
-    if (tail !== undefined) result.logTail = tail;
-    return result;
-  }
-
   #poolFor(record: FunctionRecord): FunctionPool {
     const current = this.#pools.get(record.name);
     if (current !== undefined && current.record.revision === record.revision && current.record.codeSha256 === record.codeSha256) return current;
@@ -351,13 +320,12 @@ export class FunctionRuntime implements Invoker {
     }
   }
 
-  #catastrophic(message: string): never {
-    // isolated-vm lost control of an isolate: nothing in this process can be trusted any more.
-    this.#log.fatal({ reason: message }, 'isolated-vm catastrophic error; exiting so a supervisor restarts the server');
-    process.exit(CATASTROPHIC_EXIT_CODE);
+  #catastrophic(message: string, functionName: string | undefined): void {
+    // isolated-vm lost control of an isolate (a builtin that ignores termination, a V8 OOM):
+    // nothing in this process can be trusted any more. process.exit() would hang for ever,
+    // waiting at exit for the isolate thread that never returns, so the process kills itself.
+    this.#log.fatal({ reason: message, fn: functionName }, 'isolated-vm catastrophic error; killing the process so a supervisor restarts the server');
+    // The event loop still runs (only the isolate's thread is lost): let the line reach the log.
+    void flushLogger(this.#log, CATASTROPHIC_FLUSH_MS).then(() => process.kill(process.pid, CATASTROPHIC_EXIT_SIGNAL));
   }
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_MEMORY_MB } from '../defaults.ts';
 import type { Logger } from '../observability/logger.ts';
-import { FunctionIsolate } from './isolate.ts';
+import { FunctionIsolate, type CatastrophicHandler } from './isolate.ts';
 import type { Prelude } from './prelude/index.ts';
 
 /**
@@ -11,14 +11,14 @@ export class SpareIsolates {
   #prelude: Prelude;
   #count: number;
   #gate: <T>(work: () => Promise<T>) => Promise<T>;
-  #onCatastrophicError: (message: string) => void;
+  #onCatastrophicError: CatastrophicHandler;
   #log: Logger;
   #spares: FunctionIsolate[] = [];
   #refilling = false;
   #closed = false;
 
   constructor(options: { prelude: Prelude; count: number; gate: <T>(work: () => Promise<T>) => Promise<T>;
-    onCatastrophicError: (message: string) => void; log: Logger }) {
+    onCatastrophicError: CatastrophicHandler; log: Logger }) {
     this.#prelude = options.prelude;
     this.#count = options.count;
     this.#gate = options.gate;

@@ -258,7 +258,10 @@ export class MappingWorker {
           signal: this.#abortInvocations.signal,
           attempt: Math.max(...payload.messages.map((m) => m.attempts)),
         });
-        if (result.outcome !== 'success') {
+        // An edge queue() that threw: outcome error with the exception, and the messages it had
+        // not acked as failures (Workers semantics: explicit acks survive the throw).
+        const thrown = result.outcome === 'error' && result.value?.kind === 'batch' ? result.error : undefined;
+        if (result.outcome !== 'success' && thrown === undefined) {
           this.#result('PROBLEM: Function call failed');
           return { kind: 'failed', requestId: result.requestId, error: result.error ?? { errorType: result.outcome, errorMessage: `invocation ended: ${result.outcome}`, trace: [] } };
         }
@@ -275,7 +278,7 @@ export class MappingWorker {
             : !this.#mapping.reportBatchItemFailures ? 'the function reported failed messages (reportBatchItemFailures is off)' : undefined;
         if (why) {
           this.#result('PROBLEM: Function call failed');
-          return { kind: 'failed', requestId: result.requestId, delays, error: { errorType: 'BatchItemFailures', errorMessage: why, trace: [] } };
+          return { kind: 'failed', requestId: result.requestId, delays, error: thrown ?? { errorType: 'BatchItemFailures', errorMessage: why, trace: [] } };
         }
         this.#result('OK');
         return { kind: 'partial', failed, delays, requestId: result.requestId };

@@ -4,7 +4,7 @@
 // returned api object for itself. Nothing here is reachable from function code except the
 // globals it installs, which close over the callbacks.
 // Plain JavaScript (not TypeScript): it runs inside V8 isolates, not in Node.
-(function isletBootstrap(hostLog, hostRandom, hostFetch, hostAbortFetch, hostSetTimer, hostClearTimer) {
+(function isletBootstrap(hostLog, hostRandom, hostFetch, hostAbortFetch, hostWake) {
   'use strict';
   const g = globalThis;
   // Primordials: captured now, so function code that patches builtins cannot steer the bridge.
@@ -23,6 +23,7 @@
   const DateNow = Date.now;
   const DateCtor = Date;
   const MathMax = Math.max;
+  const MathMin = Math.min;
   const TypeErrorCtor = TypeError;
   const RequestCtor = g.Request;
   const ResponseCtor = g.Response;
@@ -71,6 +72,8 @@
       seen.pop();
     }
   }
+  // One line never carries more than the per-invocation log cap across to the host.
+  const MAX_LINE_CHARS = 262144;
   function emit(level, args) {
     if (!logOpen) return;
     let message;
@@ -81,6 +84,7 @@
     } catch (err) {
       message = '[unprintable log line]';
     }
+    if (message.length > MAX_LINE_CHARS) message = message.slice(0, MAX_LINE_CHARS) + '... [line truncated]';
     if (hostLog(level, message) === false) logOpen = false;
   }
   const console = freeze({
@@ -96,21 +100,55 @@
   }
 
   // ---- timers ---------------------------------------------------------------------------
-  // Each timer is a host timer too: cap them so a loop of setTimeout() cannot flood the host.
+  // All of an isolate's timers share one host timer, set for the earliest one due: a storm of
+  // timers costs this isolate's own thread, not Node's main thread (which serves every
+  // function). Still capped, so a loop of setTimeout() cannot grow without bound.
   const MAX_TIMERS = 10000;
   let nextTimerId = 1;
   const timers = new MapCtor();
+  /** Epoch ms the host timer is set for (Infinity: none). */
+  let wakeAt = Infinity;
+  function wake(due) {
+    if (due >= wakeAt) return;
+    wakeAt = due;
+    hostWake(MathMax(0, due - DateNow()));
+  }
   function addTimer(callback, ms, args, repeat) {
     if (typeof callback !== 'function') throw new TypeErrorCtor('The "callback" argument must be a function');
     if (timers.size >= MAX_TIMERS) throw new RangeError('Too many pending timers (at most ' + MAX_TIMERS + ')');
-    const delay = MathMax(0, Number(ms) || 0);
+    // As in Node: at least 1 ms, so an interval of 0 cannot run twice in one wake-up.
+    const delay = MathMin(MathMax(1, Number(ms) || 0), 2147483647);
     const id = nextTimerId++;
-    timers.set(id, { callback, args, repeat, delay });
-    hostSetTimer(id, delay);
+    const due = DateNow() + delay;
+    timers.set(id, { callback, args, repeat, delay, due });
+    wake(due);
     return id;
   }
   function clearTimer(id) {
-    if (timers.delete(id)) hostClearTimer(id);
+    // The host timer stays: waking with nothing due only sets the next one.
+    timers.delete(id);
+  }
+  /** The host timer fired: runs every timer due by now, in order, then sets the next wake-up. */
+  function runDueTimers() {
+    wakeAt = Infinity;
+    const now = DateNow();
+    const due = [];
+    for (const entry of timers) if (entry[1].due <= now) due.push(entry);
+    due.sort((a, b) => a[1].due - b[1].due || a[0] - b[0]);
+    for (const [id, timer] of due) {
+      // An earlier callback may have cleared this one.
+      if (timers.get(id) !== timer) continue;
+      if (timer.repeat) timer.due = DateNow() + timer.delay;
+      else timers.delete(id);
+      try { ReflectApply(timer.callback, undefined, timer.args); } catch (err) { reportUncaught(err); }
+    }
+    let next = Infinity;
+    for (const timer of timers.values()) if (timer.due < next) next = timer.due;
+    if (next !== Infinity) wake(next);
+  }
+  function dropTimers() {
+    timers.clear();
+    wakeAt = Infinity;
   }
 
   // ---- pending host calls (fetch) -------------------------------------------------------
@@ -238,15 +276,21 @@
   // captured everything it needs before function code runs.
 
   // ---- invocation helpers -----------------------------------------------------------------
+  // A thrown error goes to the client: bound what crosses to the host, whatever was thrown.
+  const MAX_ERROR_CHARS = 4096;
+  const MAX_TRACE_LINES = 50;
+  const cut = (text, max) => (text.length > max ? text.slice(0, max) + '...' : text);
   function errorInfo(err) {
     try {
       if (err !== null && (typeof err === 'object' || typeof err === 'function')) {
-        const errorType = StringCtor(err.name === undefined ? 'Error' : err.name);
-        const errorMessage = StringCtor(err.message === undefined ? '' : err.message);
-        const stack = typeof err.stack === 'string' ? err.stack.split('\n') : [errorType + ': ' + errorMessage];
-        return { errorType, errorMessage, trace: stack.slice(0, 50) };
+        const errorType = cut(StringCtor(err.name === undefined ? 'Error' : err.name), 256);
+        const errorMessage = cut(StringCtor(err.message === undefined ? '' : err.message), MAX_ERROR_CHARS);
+        const stack = typeof err.stack === 'string' ? cut(err.stack, MAX_ERROR_CHARS * 4).split('\n') : [errorType + ': ' + errorMessage];
+        const trace = [];
+        for (let i = 0; i < stack.length && i < MAX_TRACE_LINES; i++) trace.push(cut(stack[i], MAX_ERROR_CHARS));
+        return { errorType, errorMessage, trace };
       }
-      return { errorType: 'Error', errorMessage: StringCtor(err), trace: [] };
+      return { errorType: 'Error', errorMessage: cut(StringCtor(err), MAX_ERROR_CHARS), trace: [] };
     } catch (inner) {
       return { errorType: 'Error', errorMessage: 'the function threw a value that cannot be described', trace: [] };
     }
@@ -343,7 +387,12 @@
       return { failures: out };
     };
     const result = ReflectApply(mod.default.queue, mod.default, [batch, fn.env, edgeContext(current)]);
-    return then(PromiseResolve(result), () => failures(false), () => failures(true));
+    // A throw fails the invocation with the exception; the messages not acked before it stay listed.
+    return then(PromiseResolve(result), () => failures(false), (err) => {
+      const out = failures(true);
+      out.thrown = errorInfo(err);
+      return out;
+    });
   }
   function parseBody(text) {
     // Workers hands JSON message bodies over parsed; other bodies stay text.
@@ -381,7 +430,7 @@
 
   /** Forgets an invocation's timers: a reused isolate starts the next one clean. */
   function endInvocation(current) {
-    timers.clear();
+    dropTimers();
     if (inv === current) inv = null;
   }
 
@@ -415,6 +464,8 @@
     },
     /** Takes the module namespace; answers the handler shape and the handler kinds found. */
     setModule(namespace) {
+      // Timers set by top-level code never fire (as on Workers): nothing runs between invocations.
+      dropTimers();
       const def = namespace.default;
       const found = [];
       if (def !== null && typeof def === 'object') {
@@ -464,13 +515,9 @@
       const done = () => endInvocation(current);
       return then(PromiseAllSettled(current.waitUntil), done, done);
     },
-    /** A host timer fired. */
-    fire(id) {
-      const timer = timers.get(id);
-      if (!timer) return;
-      if (timer.repeat) hostSetTimer(id, timer.delay);
-      else timers.delete(id);
-      try { ReflectApply(timer.callback, undefined, timer.args); } catch (err) { reportUncaught(err); }
+    /** The host timer fired. */
+    fire() {
+      runDueTimers();
     },
     /** A host call (fetch) finished. */
     complete(id, value) {
