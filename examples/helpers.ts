@@ -9,6 +9,7 @@ import { applyManifest, type ApplyChange } from '../src/cli/apply.ts';
 import { loadManifest } from '../src/cli/manifest.ts';
 import type { TestNats } from '../test/helpers/nats.ts';
 import { startTestServer, type TestServer } from '../test/helpers/server.ts';
+export { eventually } from '../test/helpers/eventually.ts';
 
 export const EXAMPLES_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -44,21 +45,6 @@ export async function deployBlueprint(
   return { server, client, changes, fnUrl: (name) => `${server.url}/fn/${name}` };
 }
 
-/** Polls `check` until it returns something other than undefined (or fails after `timeoutMs`). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
 
 /** The console lines a function logged so far (via the logs API). */
 export async function logLines(client: IsletClient, name: string): Promise<string[]> {

@@ -3,6 +3,7 @@ import { it } from 'node:test';
 import { startNats } from '../test/helpers/nats.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { IsletApiError, IsletClient } from './index.ts';
+import { eventually } from '../test/helpers/eventually.ts';
 
 const FLAKY = `
 export async function handler(event) {
@@ -10,20 +11,6 @@ export async function handler(event) {
   throw new Error('always fails');
 }`;
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 it('IsletClient round-trips async config, async invocations, dead letters and event sources', async (t) => {
   const nats = await startNats();

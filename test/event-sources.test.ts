@@ -12,6 +12,7 @@ import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jets
 import { startNats } from './helpers/nats.ts';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.ts';
 import type { EventSourceMapping } from '../src/events/sources/index.ts';
+import { eventually } from './helpers/eventually.ts';
 
 interface Seen { body: string; attempts: number; id: string }
 
@@ -50,14 +51,8 @@ const LAMBDA_PARTIAL = `export async function handler(event) {
   return { batchItemFailures };
 }`;
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) => eventually(what, check, timeoutMs);
 
 const range = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 

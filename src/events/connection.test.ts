@@ -8,16 +8,10 @@ import { loadConfig } from '../config.ts';
 import { isIsletError } from '../errors.ts';
 import { silentLogger } from '../observability/logger.ts';
 import { freePort, startNats } from '../../test/helpers/nats.ts';
+import { eventually } from '../../test/helpers/eventually.ts';
 import { NatsEvents } from './connection.ts';
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail('condition not met in time');
-}
+const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => eventually('condition', check, timeoutMs);
 
 function natsServersUsing(storeDir: string): number {
   // Only the nats-server itself, not the sh watchdog whose command line names it too.

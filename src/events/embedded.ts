@@ -35,7 +35,8 @@ export function natsServerOnPath(): boolean {
   return probe.error === undefined && probe.status === 0;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the OS picks it; a race with another process is possible but rare). */
+export async function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -7,18 +7,12 @@ import { JetStreamLogStore } from './jetstream-log-store.ts';
 import { silentLogger } from './logger.ts';
 import { MemoryLogStore } from './memory-log-store.ts';
 import type { LineRecord } from './records.ts';
+import { eventually as until } from '../../test/helpers/eventually.ts';
 
 function line(message: string): LineRecord {
   return { type: 'line', seq: 0, time: new Date().toISOString(), functionName: 'f', requestId: 'r', level: 'info', message };
 }
 
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('ActiveLogStore', () => {
   it('moves to JetStream once NATS connects, keeping live subscribers', async (t) => {

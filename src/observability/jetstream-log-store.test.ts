@@ -7,20 +7,12 @@ import { JetStreamLogStore, LOG_STREAM } from './jetstream-log-store.ts';
 import { isIsletError } from '../errors.ts';
 import { silentLogger } from './logger.ts';
 import type { LineRecord, LogRecord } from './records.ts';
+import { eventually as until } from '../../test/helpers/eventually.ts';
 
 function line(fn: string, requestId: string, message: string): LineRecord {
   return { type: 'line', seq: 0, time: new Date().toISOString(), functionName: fn, requestId, level: 'info', message };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function setup(t: TestContext): Promise<{ nats: TestNats; nc: NatsConnection }> {
   const nats = await startNats();

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
-import assert from 'node:assert/strict';
+import { eventually } from './eventually.ts';
 
 /** A record as a destination receives it (the fields tests look at). */
 export interface TestRecord {
@@ -20,22 +20,6 @@ export interface RecordSink {
   /** Waits until at least `count` records arrived on `rec.<name>`. */
   waitForRecords(name: string, count: number, timeoutMs?: number): Promise<TestRecord[]>;
   close(): Promise<void>;
-}
-
-/** Polls `check` until it returns a value other than undefined/false. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what} not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 /** Connects to the test NATS and creates the `REC` stream. */
@@ -69,3 +53,7 @@ export async function recordSink(url: string): Promise<RecordSink> {
     close: () => nc.close(),
   };
 }
+
+/** Polls `check` until it returns a value other than undefined/false. */
+export const waitFor = <T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> =>
+  eventually(what, check, timeoutMs, 100);

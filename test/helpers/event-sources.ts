@@ -11,6 +11,7 @@ import type { BatchMessage, BatchPayload, InvocationPayload, InvocationResult, I
 import { silentLogger } from '../../src/observability/logger.ts';
 import { FileStore } from '../../src/registry/file-store.ts';
 import { EventSourceManager, type EventSourceManagerDeps } from '../../src/events/sources/manager.ts';
+import { eventually } from './eventually.ts';
 
 /** What a scripted batch handler answers: ok, some ids to retry, or a whole failure. */
 export type ScriptAnswer = 'ok' | 'error' | { failures: Array<{ id: string; delaySeconds?: number }> } | Error;
@@ -93,15 +94,6 @@ export async function harness(t: TestContext, extra: Partial<EventSourceManagerD
   return h;
 }
 
-/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Publishes bodies to `subject` through JetStream, in order. */
 export async function publishAll(js: JetStreamClient, subject: string, bodies: string[]): Promise<void> {
@@ -109,3 +101,8 @@ export async function publishAll(js: JetStreamClient, subject: string, bodies: s
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
+export const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> => {
+  await eventually(what, check, timeoutMs, 25);
+};
