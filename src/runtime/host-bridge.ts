@@ -11,18 +11,23 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Where console lines go when no invocation is running (module top level, late timers). */
 export type LogSink = (level: LogEntry['level'], message: string) => void;
 
+/** Takes an invocation's console lines; answers false once its log cap is reached. */
+export interface LogWriter {
+  write(level: LogEntry['level'], message: string): boolean;
+}
+
 /** Where an invocation's host calls go (console lines, subrequests). */
 export interface InvocationHooks {
   functionName: string;
   requestId: string;
   /** Epoch ms when the invocation's wall-clock budget ends. */
   deadline: number;
-  cpuMs?: number;
+  cpuMs?: number | undefined;
   maxSubrequests: number;
   maxRequestBytes: number;
   maxResponseBytes: number;
-  /** Receives one console line; answers false once the log cap is reached. */
-  log(level: LogEntry['level'], message: string): boolean;
+  /** Receives the console lines (the invocation's InvocationLog); `write` answers false once the log cap is reached. */
+  log: LogWriter;
 }
 
 /** How the bridge calls back into its isolate (both fire-and-forget, never on a disposed isolate). */
@@ -32,6 +37,8 @@ export interface BridgeIsolate {
   fire(): void;
   /** A subrequest finished: `value` is a SubrequestReply. */
   complete(id: number, value: unknown): void;
+  /** The running invocation will wait on the host (a subrequest, a timer): its executing slot can go once its thread is free. */
+  waiting(): void;
 }
 
 /**
@@ -47,7 +54,8 @@ export class HostBridge {
   #wake: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
   #subrequests = 0;
-  #subrequestAbort = new AbortController();
+  /** Aborts the invocation's subrequests when it ends; made by its first subrequest only. */
+  #subrequestAbort: AbortController | undefined;
   /** In-flight subrequests by the isolate's call id, so function code can abort them. */
   #fetches = new Map<number, AbortController>();
 
@@ -75,14 +83,16 @@ export class HostBridge {
   begin(hooks: InvocationHooks): void {
     this.#hooks = hooks;
     this.#subrequests = 0;
-    this.#subrequestAbort = new AbortController();
   }
 
   /** The invocation ended: its timers and subrequests are dropped (nothing runs between invocations). */
   end(): void {
     this.clearTimers();
-    this.#subrequestAbort.abort();
-    this.#fetches.clear();
+    if (this.#subrequestAbort !== undefined) {
+      this.#subrequestAbort.abort();
+      this.#subrequestAbort = undefined;
+    }
+    if (this.#fetches.size > 0) this.#fetches.clear();
     this.#hooks = undefined;
   }
 
@@ -99,7 +109,7 @@ export class HostBridge {
       this.#fallbackLog(lvl, String(message));
       return true;
     }
-    return this.#hooks.log(lvl, String(message));
+    return this.#hooks.log.write(lvl, String(message));
   }
 
   #fetch(id: number, init: SubrequestInit): void {
@@ -114,8 +124,10 @@ export class HostBridge {
     if (++this.#subrequests > hooks.maxSubrequests) {
       return reply({ error: `fetch failed: too many subrequests (this invocation may make ${hooks.maxSubrequests})` });
     }
+    this.#isolate.waiting();
     const own = new AbortController();
     this.#fetches.set(id, own);
+    this.#subrequestAbort ??= new AbortController();
     const signal = AbortSignal.any([own.signal, this.#subrequestAbort.signal, AbortSignal.timeout(DEFAULT_SUBREQUEST_TIMEOUT_MS)]);
     void hostFetch(init, { functionName: hooks.functionName, maxRequestBytes: hooks.maxRequestBytes, maxResponseBytes: hooks.maxResponseBytes, signal }).then((value) => {
       this.#fetches.delete(id);
@@ -126,6 +138,7 @@ export class HostBridge {
   /** Sets the isolate's timer `ms` from now, unless it is already set for earlier. */
   #setWake(ms: number): void {
     if (this.#isolate.disposed) return;
+    if (this.#hooks !== undefined) this.#isolate.waiting();
     const delay = Math.min(Math.max(0, Number(ms) || 0), MAX_TIMER_MS);
     const at = Date.now() + delay;
     if (this.#wake !== undefined && at >= this.#wakeAt) return;

@@ -14,6 +14,17 @@ const CPU_POLL_MS = 10;
  * limit still carries a figure (a disposed isolate cannot be asked any more).
  */
 const HEAP_SAMPLE_MS = 50;
+/**
+ * Heap statistics are read (asynchronously, never awaited) after the first invocation of an
+ * isolate and then after every Nth: each read is a call into the isolate.
+ */
+const HEAP_SAMPLE_EVERY = 16;
+/**
+ * An invocation still running after this long is "slow": only then are the wall-clock deadline
+ * timer and the heap sampler armed, and its executing slot freed once its thread is (most
+ * invocations end sooner; one that waits on a subrequest or a timer frees its slot at once).
+ */
+const SLOW_INVOCATION_MS = 20;
 
 let nextIsolateId = 1;
 
@@ -35,8 +46,8 @@ interface Api {
   configure: ivm.Reference;
   warmup: ivm.Reference;
   setModule: ivm.Reference;
-  start: ivm.Reference;
-  wait: ivm.Reference;
+  invoke: ivm.Reference;
+  barrier: ivm.Reference;
   settle: ivm.Reference;
   fire: ivm.Reference;
   complete: ivm.Reference;
@@ -47,6 +58,8 @@ interface Api {
  * `load`) one function's module. Runs one invocation at a time. Every call into it uses
  * isolated-vm's async API, so it runs on isolated-vm's thread pool, not on Node's main thread.
  */
+const INVOKE_OPTIONS = { arguments: { copy: true }, result: { promise: true, copy: true } } as const;
+
 export class FunctionIsolate {
   readonly id = nextIsolateId++;
   readonly memoryMb: number;
@@ -55,9 +68,20 @@ export class FunctionIsolate {
   #api: Api;
   #bridge: HostBridge;
   #killReason: DiscardReason | undefined;
-  /** Disarms the deadline/CPU guards of the invocation that settle() still has to finish. */
-  #pendingGuards: (() => void) | undefined;
   #settled = false;
+  /** The running invocation's hooks (its deadline, cpuMs) while its guards are armed. */
+  #hooks: InvocationHooks | undefined;
+  /** One timer per invocation: first the "slow" mark, then the wall-clock deadline. */
+  #timer: NodeJS.Timeout | undefined;
+  #cpuPoll: NodeJS.Timeout | undefined;
+  #startCpuNs = 0n;
+  #heapSample: NodeJS.Timeout | undefined;
+  /** Frees the running invocation's executing slot (idempotent), until its synchronous part is over. */
+  #freeSlot: (() => void) | undefined;
+  #barrierSent = false;
+  #invocations = 0;
+  /** The heap read after the module loaded, until the first invocation has waited for it. */
+  #loadSample: Promise<void> | undefined;
   #shape: HandlerShape | undefined;
   /** The function bound by `load`. */
   functionName: string | undefined;
@@ -74,6 +98,7 @@ export class FunctionIsolate {
     this.#bridge = new HostBridge({
       get disposed() { return isolate.isDisposed; },
       fire: () => this.#api.fire.applyIgnored(undefined, []),
+      waiting: () => this.#sendBarrier(),
       complete: (id, value) => this.#api.complete.applyIgnored(undefined, [id, new ivm.ExternalCopy(value).copyInto({ release: true })]),
     });
   }
@@ -105,10 +130,10 @@ export class FunctionIsolate {
       { result: { reference: true }, timeout: MODULE_EVALUATION_TIMEOUT_MS })) as ivm.Reference;
     bootstrap.release();
     const get = (name: keyof Api) => api.get(name, { reference: true }) as Promise<ivm.Reference>;
-    const [configure, warmup, setModule, start, wait, settle, fire, complete] = await Promise.all(
-      (['configure', 'warmup', 'setModule', 'start', 'wait', 'settle', 'fire', 'complete'] as const).map(get));
+    const [configure, warmup, setModule, invoke, barrier, settle, fire, complete] = await Promise.all(
+      (['configure', 'warmup', 'setModule', 'invoke', 'barrier', 'settle', 'fire', 'complete'] as const).map(get));
     api.release();
-    this.#api = { configure: configure!, warmup: warmup!, setModule: setModule!, start: start!, wait: wait!, settle: settle!, fire: fire!, complete: complete! };
+    this.#api = { configure: configure!, warmup: warmup!, setModule: setModule!, invoke: invoke!, barrier: barrier!, settle: settle!, fire: fire!, complete: complete! };
   }
 
   /** Runs the request/response paths once so their code is compiled before a cold invocation needs it. */
@@ -184,40 +209,55 @@ export class FunctionIsolate {
     // Timers set by top-level code never fire (as on Workers): nothing may run between invocations.
     this.#bridge.clearTimers();
     this.#shape = found.shape;
-    // Not awaited (off the cold path): the first figure a REPORT can fall back on when the first
-    // invocation ends in a limit before any sample of its own came back.
-    this.#isolate.getHeapStatistics().then((h) => { if (this.heapUsedBytes === 0) this.heapUsedBytes = h.used_heap_size; }, () => {});
+    // Not awaited here (off the cold path): the first figure a REPORT can fall back on when the
+    // first invocation ends in a limit. invoke() waits for it before it starts the first run.
+    this.#loadSample = this.#isolate.getHeapStatistics().then((h) => { if (this.heapUsedBytes === 0) this.heapUsedBytes = h.used_heap_size; }, () => {});
     return { handlerShape: found.shape, exports: found.exports };
   }
 
   /**
-   * Runs one invocation: the handler's synchronous part (bounded by isolated-vm's timeout,
-   * inside `gate`, which caps concurrently executing isolates), then waits for its promise,
-   * all bounded by the wall-clock deadline. A run that hits a limit disposes the isolate.
+   * Runs one invocation with ONE call into the isolate (start and wait fused): the handler's
+   * synchronous part runs under isolated-vm's timeout, and the call resolves with the outcome.
+   * The caller holds an executing slot (the executing-isolates cap) and frees it once the call
+   * answered and the isolate is back in its pool; `freeSlot` (idempotent) frees it earlier when
+   * a barrier call (queued behind the running task, answered only once the isolate's thread is
+   * free again) comes back, sent when the invocation sets a timer, makes a subrequest or still
+   * runs after SLOW_INVOCATION_MS. Awaiting I/O therefore holds no slot, and a quick invocation
+   * costs one call. The wall-clock deadline covers the whole run; a run that hits a limit
+   * disposes the isolate.
    */
-  async invoke(data: Record<string, unknown>, hooks: InvocationHooks, gate: <T>(work: () => Promise<T>) => Promise<T>): Promise<IsolateRun> {
+  async invoke(data: Record<string, unknown>, hooks: InvocationHooks, freeSlot: () => void): Promise<IsolateRun> {
     this.#bridge.begin(hooks);
     this.#settled = false;
     this.#peakHeapBytes = 0;
-    const stopGuards = this.#guard(hooks);
+    this.#hooks = hooks;
+    this.#barrierSent = false;
+    this.#freeSlot = freeSlot;
+    if (hooks.cpuMs !== undefined) this.#startCpuPoll(hooks.cpuMs);
+    if (this.#loadSample !== undefined) {
+      // A run that spins in microtasks never answers a heap read: have the load figure first.
+      await this.#loadSample;
+      this.#loadSample = undefined;
+    }
     try {
-      await gate(() => {
-        const remaining = Math.max(1, hooks.deadline - Date.now());
-        return this.#api.start.apply(undefined, [new ivm.ExternalCopy(data).copyInto({ release: true })], { timeout: remaining });
-      });
-      const run = (await this.#api.wait.apply(undefined, [], { result: { promise: true, copy: true } })) as IsolateRun & { settled?: boolean };
-      this.heapUsedBytes = await this.#isolate.getHeapStatistics().then((h) => h.used_heap_size, () => this.heapUsedBytes);
+      // Its whole budget went waiting for the slot: a timeout, as if the deadline had fired.
+      if (hooks.deadline <= Date.now()) this.#kill('timeout');
+      if (this.#isolate.isDisposed) throw new Error('the isolate was disposed before the invocation started');
+      const call = this.#api.invoke.apply(undefined, [data], { ...INVOKE_OPTIONS, timeout: Math.max(1, Math.ceil(hooks.deadline - Date.now())) });
+      this.#timer = setTimeout(this.#onSlow, Math.min(SLOW_INVOCATION_MS, Math.max(0, hooks.deadline - Date.now())));
+      const run = (await call) as IsolateRun & { settled?: boolean };
+      this.#freeSlot = undefined;
       if (run.settled === true) {
-        stopGuards();
+        this.#stopGuards();
         this.#bridge.end();
         this.#settled = true;
       }
+      if (++this.#invocations % HEAP_SAMPLE_EVERY === 1 || this.heapUsedBytes === 0) await this.#sampleHeap(this.heapUsedBytes === 0);
       return run;
     } catch (err) {
-      stopGuards();
+      this.#freeSlot = undefined;
+      this.#stopGuards();
       return this.#killed(err, hooks);
-    } finally {
-      this.#pendingGuards = stopGuards;
     }
   }
 
@@ -229,8 +269,6 @@ export class FunctionIsolate {
    * timers and subrequests. Answers whether the isolate can serve another invocation.
    */
   async settle(): Promise<boolean> {
-    const stopGuards = this.#pendingGuards ?? (() => {});
-    this.#pendingGuards = undefined;
     if (this.#settled) return !this.#isolate.isDisposed;
     try {
       if (this.#isolate.isDisposed) return false;
@@ -240,7 +278,7 @@ export class FunctionIsolate {
       if (!this.#isolate.isDisposed) this.#kill(this.#killReason ?? 'crash');
       return false;
     } finally {
-      stopGuards();
+      this.#stopGuards();
       this.#bridge.end();
     }
   }
@@ -254,27 +292,62 @@ export class FunctionIsolate {
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
 
-  /** Arms the wall-clock deadline and the optional CPU-time poller; returns their disarm. */
-  #guard(hooks: InvocationHooks): () => void {
-    const deadline = setTimeout(() => this.#kill('timeout'), Math.max(0, hooks.deadline - Date.now()));
-    let cpuPoll: NodeJS.Timeout | undefined;
-    if (hooks.cpuMs !== undefined) {
-      const startCpuNs = this.#isolate.cpuTime;
-      const budgetNs = BigInt(hooks.cpuMs) * 1_000_000n;
-      cpuPoll = setInterval(() => {
-        if (!this.#isolate.isDisposed && this.#isolate.cpuTime - startCpuNs > budgetNs) this.#kill('cpu');
-      }, CPU_POLL_MS);
-    }
-    const heapSample = setInterval(() => {
-      if (this.#isolate.isDisposed) return;
-      // Async: a runaway isolate must never block the main thread on its lock.
-      this.#isolate.getHeapStatistics().then((h) => { this.#peakHeapBytes = Math.max(this.#peakHeapBytes, h.used_heap_size); }, () => {});
-    }, HEAP_SAMPLE_MS);
-    return () => {
-      clearTimeout(deadline);
-      clearInterval(heapSample);
-      if (cpuPoll !== undefined) clearInterval(cpuPoll);
-    };
+  /**
+   * Reads the heap statistics into `heapUsedBytes`. Not awaited on the hot path (`wait` false):
+   * a REPORT carries the latest figure that came back.
+   */
+  #sampleHeap(wait: boolean): Promise<void> | undefined {
+    const read = this.#isolate.getHeapStatistics().then((h) => { this.heapUsedBytes = h.used_heap_size; }, () => {});
+    return wait ? read : undefined;
+  }
+
+  /** The invocation has run for SLOW_INVOCATION_MS: arm the deadline and the heap sampler, free the slot once the isolate's thread is. */
+  #onSlow = (): void => {
+    const hooks = this.#hooks;
+    if (hooks === undefined) return;
+    this.#timer = setTimeout(this.#onDeadline, Math.max(0, hooks.deadline - Date.now()));
+    this.#heapSample ??= setInterval(this.#onHeapSample, HEAP_SAMPLE_MS);
+    this.#sendBarrier();
+  };
+
+  #onDeadline = (): void => { this.#kill('timeout'); };
+
+  #onHeapSample = (): void => {
+    if (this.#isolate.isDisposed) return;
+    // Async: a runaway isolate must never block the main thread on its lock.
+    this.#isolate.getHeapStatistics().then((h) => { this.#peakHeapBytes = Math.max(this.#peakHeapBytes, h.used_heap_size); }, () => {});
+  };
+
+  #startCpuPoll(cpuMs: number): void {
+    this.#startCpuNs = this.#isolate.cpuTime;
+    const budgetNs = BigInt(cpuMs) * 1_000_000n;
+    this.#cpuPoll = setInterval(() => {
+      if (!this.#isolate.isDisposed && this.#isolate.cpuTime - this.#startCpuNs > budgetNs) this.#kill('cpu');
+    }, CPU_POLL_MS);
+  }
+
+  /**
+   * Frees the executing slot once the isolate's current task (the synchronous part and its
+   * microtasks) is over: isolated-vm runs an isolate's tasks one at a time, so a no-op call
+   * queued now is answered only then. Sent at most once per invocation.
+   */
+  #sendBarrier(): void {
+    const freeSlot = this.#freeSlot;
+    if (freeSlot === undefined || this.#barrierSent || this.#isolate.isDisposed) return;
+    this.#barrierSent = true;
+    // `freeSlot` belongs to this invocation and is idempotent: a late answer frees nothing else.
+    this.#api.barrier.apply(undefined, []).then(freeSlot, freeSlot);
+  }
+
+  /** Disarms the invocation's deadline, CPU poller and heap sampler. */
+  #stopGuards(): void {
+    this.#hooks = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#heapSample !== undefined) clearInterval(this.#heapSample);
+    this.#heapSample = undefined;
+    if (this.#cpuPoll !== undefined) clearInterval(this.#cpuPoll);
+    this.#cpuPoll = undefined;
   }
 
   #kill(reason: DiscardReason): void {

@@ -21,16 +21,33 @@ export class Semaphore {
 
   get used(): number { return this.#used; }
 
+  /** Takes a slot if one is free now (no waiting); the caller must `release()` it. */
+  tryAcquire(): boolean {
+    if (this.#used >= this.#max) return false;
+    this.#used++;
+    return true;
+  }
+
+  /** Takes a slot, waiting in FIFO order; the caller must `release()` it exactly once. */
+  acquire(): Promise<void> {
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+
+  /** Gives a slot back (to the longest waiter, if any). */
+  release(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) next();
+    else this.#used--;
+  }
+
   /** Runs `work` holding one slot. */
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#used >= this.#max) await new Promise<void>((resolve) => this.#queue.push(resolve));
-    else this.#used++;
+    await this.acquire();
     try {
       return await work();
     } finally {
-      const next = this.#queue.shift();
-      if (next !== undefined) next();
-      else this.#used--;
+      this.release();
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { DiscardReason, LogEntry } from '../invoke/types.ts';
 import type { FunctionRecord } from '../registry/types.ts';
+import type { LogWriter } from './host-bridge.ts';
 import type { FunctionIsolate, ModuleCache } from './isolate.ts';
 
 /** What a pool needs from the runtime around it. */
@@ -49,8 +50,10 @@ export class FunctionPool {
   /**
    * Lends an isolate: the most recently used idle one, or a new one (cold start), whose
    * module's top-level console output goes to `initLog` (the invocation that caused it).
+   * `holdsSlot`: the caller already holds an executing slot, which a cold start then uses
+   * (instead of taking another one through `gate`).
    */
-  async acquire(initLog?: (level: LogEntry['level'], message: string) => void): Promise<Lease> {
+  async acquire(initLog?: LogWriter, holdsSlot = false): Promise<Lease> {
     const isolate = this.#idle.pop();
     if (isolate !== undefined) {
       this.#lastUsed.delete(isolate);
@@ -59,7 +62,7 @@ export class FunctionPool {
       return { isolate };
     }
     const started = performance.now();
-    const fresh = await this.#create(initLog);
+    const fresh = await this.#create(initLog, holdsSlot);
     this.#busy.add(fresh);
     return { isolate: fresh, initDurationMs: performance.now() - started };
   }
@@ -142,18 +145,20 @@ export class FunctionPool {
     this.#host.onDiscard(this.record.name, reason);
   }
 
-  async #create(initLog?: (level: LogEntry['level'], message: string) => void): Promise<FunctionIsolate> {
+  async #create(initLog?: LogWriter, holdsSlot = false): Promise<FunctionIsolate> {
     const record = this.record;
-    return this.#host.gate(async () => {
+    const create = async () => {
       const isolate = await this.#host.createIsolate(record.config.memoryMb);
       try {
         const idle = (level: LogEntry['level'], message: string) => this.#host.initLog(record, level, message);
-        await isolate.load(record, this.#cache, { init: initLog ?? idle, idle });
+        const init = initLog === undefined ? idle : (level: LogEntry['level'], message: string) => { initLog.write(level, message); };
+        await isolate.load(record, this.#cache, { init, idle });
         return isolate;
       } catch (err) {
         isolate.dispose();
         throw err;
       }
-    });
+    };
+    return holdsSlot ? create() : this.#host.gate(create);
   }
 }

@@ -39,7 +39,7 @@ export interface InvocationCost {
  * Lambda-style REPORT lines of its log tail, and the result handed to the caller.
  */
 export function finishInvocation(
-  context: { record: FunctionRecord; trigger: Trigger; requestId: string; log: InvocationLog; logger: Logger; observer?: InvocationObserver | undefined },
+  context: { record: FunctionRecord; trigger: Trigger; requestId: string; log: InvocationLog; keepTail: boolean; logger: Logger; observer?: InvocationObserver | undefined },
   cost: InvocationCost, end: InvocationEnd,
 ): InvocationResult {
   const { record, trigger, requestId, log } = context;
@@ -56,20 +56,27 @@ export function finishInvocation(
     outcome: end.outcome,
     ...(cost.initDurationMs === undefined ? {} : { initDurationMs: round2(cost.initDurationMs) }),
   };
-  context.logger.info({
-    requestId, fn: record.name, durationMs: report.durationMs, billedDurationMs: report.billedDurationMs,
-    initDurationMs: report.initDurationMs, memoryUsedMb: report.memoryUsedMb, memoryLimitMb: report.memoryLimitMb, outcome: end.outcome, trigger,
-  }, 'REPORT');
+  // The record is only built when it is written (a server at LOG_LEVEL=warn skips it).
+  if (context.logger.isLevelEnabled('info')) {
+    context.logger.info({
+      requestId, fn: record.name, durationMs: report.durationMs, billedDurationMs: report.billedDurationMs,
+      initDurationMs: report.initDurationMs, memoryUsedMb: report.memoryUsedMb, memoryLimitMb: report.memoryLimitMb, outcome: end.outcome, trigger,
+    }, 'REPORT');
+  }
   context.observer?.onReport?.(report);
-  if (end.error !== undefined) log.note(`${new Date().toISOString()}\t${requestId}\tERROR\t${end.error.errorType}: ${end.error.errorMessage}\n`);
-  log.note(`REPORT RequestId: ${requestId}\tDuration: ${report.durationMs} ms\tBilled Duration: ${report.billedDurationMs} ms\t`
-    + `Memory Size: ${report.memoryLimitMb} MB\tMax Memory Used: ${report.memoryUsedMb} MB`
-    + (report.initDurationMs === undefined ? '' : `\tInit Duration: ${report.initDurationMs} ms`) + '\n');
+  if (context.keepTail) {
+    if (end.error !== undefined) log.note(`${new Date().toISOString()}\t${requestId}\tERROR\t${end.error.errorType}: ${end.error.errorMessage}\n`);
+    log.note(`REPORT RequestId: ${requestId}\tDuration: ${report.durationMs} ms\tBilled Duration: ${report.billedDurationMs} ms\t`
+      + `Memory Size: ${report.memoryLimitMb} MB\tMax Memory Used: ${report.memoryUsedMb} MB`
+      + (report.initDurationMs === undefined ? '' : `\tInit Duration: ${report.initDurationMs} ms`) + '\n');
+  }
   const result: InvocationResult = { requestId, outcome: end.outcome, report };
   if (end.value !== undefined) result.value = end.value;
   if (end.error !== undefined) result.error = end.error;
-  const tail = log.tail();
-  if (tail !== undefined) result.logTail = tail;
+  if (context.keepTail) {
+    const tail = log.tail();
+    if (tail !== undefined) result.logTail = tail;
+  }
   return result;
 }
 

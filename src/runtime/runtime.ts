@@ -13,6 +13,7 @@ import type {
 import { flushLogger, type Logger } from '../observability/logger.ts';
 import type { FunctionRecord } from '../registry/types.ts';
 import { initError } from './function-errors.ts';
+import type { InvocationHooks } from './host-bridge.ts';
 import type { FunctionIsolate } from './isolate.ts';
 import { ConcurrencyLimiter, Semaphore } from './limits.ts';
 import { InvocationLog } from './log-capture.ts';
@@ -78,7 +79,9 @@ export class FunctionRuntime implements Invoker {
   #sweeper: NodeJS.Timeout;
   #settling = new Set<Promise<void>>();
   /** invoke() calls not yet answered; close() lets them finish. */
-  #active = new Set<Promise<void>>();
+  #active = 0;
+  /** Resolves close()'s wait once #active drops to 0. */
+  #drained: (() => void) | undefined;
   #closed = false;
   #poolHost: PoolHost;
 
@@ -144,12 +147,19 @@ export class FunctionRuntime implements Invoker {
 
   invoke(name: string, payload: InvocationPayload, options: InvokeOptions): Promise<InvocationResult> {
     if (this.#closed) return Promise.reject(new IsletError('ShuttingDown', 'the server is shutting down'));
+    this.#active++;
     const running = this.#invoke(name, payload, options);
-    const tracked = running.then(() => {}, () => {});
-    this.#active.add(tracked);
-    void tracked.finally(() => this.#active.delete(tracked));
+    running.then(this.#invokeDone, this.#invokeDone);
     return running;
   }
+
+  #invokeDone = (): void => {
+    if (--this.#active === 0 && this.#drained !== undefined) {
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained();
+    }
+  };
 
   async #invoke(name: string, payload: InvocationPayload, options: InvokeOptions): Promise<InvocationResult> {
     const record = await this.#getFunction(name);
@@ -170,30 +180,43 @@ export class FunctionRuntime implements Invoker {
       functionName: name, requestId, log: this.#log, observer: this.#observer, maxBytes: this.#limits.maxLogBytes, keepTail: options.logTail === true,
     });
     const startedAt = new Date();
-    const context = { record, trigger: options.trigger, requestId, log, logger: this.#log, observer: this.#observer };
+    const context = { record, trigger: options.trigger, requestId, log, keepTail: options.logTail === true, logger: this.#log, observer: this.#observer };
     let settled = false;
+    let freeSlot: (() => void) | undefined;
     try {
       const pool = this.#poolFor(record);
+      // The executing slot comes first, then the isolate: an invocation queued for CPU holds no
+      // isolate, so a pool grows with what runs or awaits I/O, not with the queue (32 callers of
+      // a quick function share a few isolates, each warm and well optimised by V8). The wait
+      // counts against the timeout and the duration, as it did when the isolate waited for it.
+      const queuedAt = performance.now();
+      await this.#executing.acquire();
+      const queuedMs = performance.now() - queuedAt;
+      let slotHeld = true;
+      freeSlot = () => {
+        if (!slotHeld) return;
+        slotHeld = false;
+        this.#executing.release();
+      };
       let lease: Lease;
       try {
-        lease = await pool.acquire((level, message) => { log.write(level, message); });
+        lease = await pool.acquire(log, true);
       } catch (err) {
+        freeSlot();
         // START/END/REPORT stay paired: a failed cold start is an invocation too.
         this.#observer?.onStart?.({ requestId, functionName: name, trigger: options.trigger, cold: true, version: record.version });
         return finishInvocation(context, { startedAt, durationMs: 0, memoryUsedMb: 0 }, { outcome: 'error', error: initError(err) });
       }
       this.#observer?.onStart?.({ requestId, functionName: name, trigger: options.trigger, cold: lease.initDurationMs !== undefined, version: record.version });
-      const runStart = performance.now();
-      const deadline = Date.now() + record.config.timeoutMs;
+      const runStart = performance.now() - queuedMs;
+      const deadline = Date.now() + record.config.timeoutMs - Math.round(queuedMs);
       const input = toIsolateInput(lease.isolate.shape ?? record.handlerShape, payload,
         { requestId, deadline, maxResponseBytes: this.#limits.maxResponseBytes });
-      const hooks = {
-        functionName: name, requestId, deadline, maxSubrequests: this.#limits.maxSubrequests,
-        maxRequestBytes: this.#limits.maxRequestBytes, maxResponseBytes: this.#limits.maxResponseBytes,
-        log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => log.write(level, message),
-        ...(record.config.cpuMs === undefined ? {} : { cpuMs: record.config.cpuMs }),
+      const hooks: InvocationHooks = {
+        functionName: name, requestId, deadline, cpuMs: record.config.cpuMs, maxSubrequests: this.#limits.maxSubrequests,
+        maxRequestBytes: this.#limits.maxRequestBytes, maxResponseBytes: this.#limits.maxResponseBytes, log,
       };
-      const run = await lease.isolate.invoke(input, hooks, (work) => this.#executing.run(work));
+      const run = await lease.isolate.invoke(input, hooks, freeSlot);
       const durationMs = performance.now() - runStart;
       const end = invocationEnd(run, lease.isolate.shape ?? record.handlerShape, payload, this.#limits.maxResponseBytes);
       settled = true;
@@ -205,11 +228,14 @@ export class FunctionRuntime implements Invoker {
       } else {
         this.#settleInBackground(lease, pool, releaseSlot);
       }
+      // Only now: a caller waiting for the slot finds this isolate idle instead of starting one.
+      freeSlot();
       // A memory kill used the whole limit; otherwise the isolate's latest heap figure.
       const memoryUsedMb = !run.ok && run.killed === 'memory' ? record.config.memoryMb : Math.ceil(lease.isolate.heapUsedBytes / 1_048_576);
       if (lease.initDurationMs !== undefined) this.#spares.refillSoon();
       return finishInvocation(context, { startedAt, durationMs, initDurationMs: lease.initDurationMs, memoryUsedMb }, end);
     } finally {
+      freeSlot?.();
       if (!settled) releaseSlot();
     }
   }
@@ -271,7 +297,7 @@ export class FunctionRuntime implements Invoker {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       (async () => {
-        await Promise.allSettled([...this.#active]);
+        if (this.#active > 0) await new Promise<void>((resolve) => { this.#drained = resolve; });
         await Promise.allSettled([...this.#settling]);
       })(),
       new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_GRACE_MS); }),

@@ -428,6 +428,15 @@
     }
   }
 
+  /** The outcome of an invocation; without waitUntil() work it ends here. */
+  function finish(current, outcome) {
+    if (current.waitUntil.length === 0) {
+      endInvocation(current);
+      outcome.settled = true;
+    }
+    return outcome;
+  }
+
   /** Forgets an invocation's timers: a reused isolate starts the next one clean. */
   function endInvocation(current) {
     dropTimers();
@@ -482,9 +491,15 @@
       mod = namespace;
       return { shape, exports: found };
     },
-    /** Starts an invocation; the returned nothing means "now call wait()". */
-    start(data) {
-      inv = { requestId: data.requestId, deadline: data.deadline, waitUntil: [], result: null };
+    /**
+     * Runs one invocation: the handler's synchronous part (the host bounds this call with
+     * isolated-vm's timeout), then resolves with its outcome, a plain copyable object. Without
+     * ctx.waitUntil() work the invocation is over right here (`settled`), saving the host a
+     * settle() call. One host call per invocation: start and wait are fused.
+     */
+    invoke(data) {
+      const current = { requestId: data.requestId, deadline: data.deadline, waitUntil: [] };
+      inv = current;
       logOpen = true;
       let pending;
       try {
@@ -492,22 +507,14 @@
       } catch (err) {
         pending = new PromiseCtor((resolve, reject) => reject(err));
       }
-      inv.result = then(pending, (value) => ({ ok: true, value }), (err) => ({ ok: false, error: errorInfo(err) }));
+      return then(pending, (value) => finish(current, { ok: true, value }), (err) => finish(current, { ok: false, error: errorInfo(err) }));
     },
     /**
-     * Resolves with the invocation's outcome, a plain copyable object. Without ctx.waitUntil()
-     * work the invocation is over right here (`settled`), saving the host a settle() call.
+     * Does nothing: the host awaits it to learn that the isolate's current task (an
+     * invocation's synchronous part and its microtasks) is over, as isolated-vm runs one task
+     * of an isolate at a time.
      */
-    wait() {
-      const current = inv;
-      return then(current.result, (outcome) => {
-        if (current.waitUntil.length === 0) {
-          endInvocation(current);
-          outcome.settled = true;
-        }
-        return outcome;
-      });
-    },
+    barrier() {},
     /** Waits for ctx.waitUntil() promises, then forgets the invocation's timers. */
     settle() {
       const current = inv;

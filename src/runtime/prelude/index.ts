@@ -3,12 +3,13 @@ import ivm from 'isolated-vm';
 import { WEB_PRELUDE_WARMUP_SCRIPT, buildWebPrelude } from './web.ts';
 
 const BOOTSTRAP_URL = new URL('./bootstrap.js', import.meta.url);
+const GUARDS_URL = new URL('./guards.js', import.meta.url);
 const PRELUDE_FILENAME = 'islet:prelude.js';
 const SCRATCH_TIMEOUT_MS = 10_000;
 
 /**
- * The script every new context runs: the web prelude, then the host-bridge bootstrap, whose
- * completion value is the bootstrap function. Built and compiled once per process; every
+ * The script every new context runs: the web prelude, the builtin guards (`guards.js`), then
+ * the host-bridge bootstrap, whose completion value is the bootstrap function. Built and compiled once per process; every
  * further isolate compiles it from the V8 code cache this process produced itself.
  */
 export class Prelude {
@@ -56,7 +57,7 @@ async function produceWarmCache(source: string): Promise<ivm.ExternalCopy<ArrayB
 }
 
 async function loadSource(): Promise<string> {
-  const [web, bootstrap] = await Promise.all([buildWebPrelude(), readFile(BOOTSTRAP_URL, 'utf8')]);
+  const [web, guards, bootstrap] = await Promise.all([buildWebPrelude(), readFile(GUARDS_URL, 'utf8'), readFile(BOOTSTRAP_URL, 'utf8')]);
   // The bootstrap must be the script's last expression: its value is what the host receives.
-  return `${web}\n;\n${bootstrap.trim().replace(/;$/, '')}\n`;
+  return `${web}\n;\n${guards}\n;\n${bootstrap.trim().replace(/;$/, '')}\n`;
 }
