@@ -100,7 +100,7 @@ describe('web prelude', () => {
   it('gives Request.url the same serialization as URL for every shape of URL', async () => {
     const result = await run(`
       const inputs = ['https://a.example/x?y=1', 'http://a.example:80/', 'https://a.example:443/p', 'http://a.example:8080/p/./q',
-        'https://a.example/a/../b', 'https://a.example/%2e/x', 'http://127.1/', 'http://0x7f.0.0.1/', 'https://A.example/',
+        'https://a.example/a/../b', 'https://a.example/%2e/x', 'http://127.1/', 'http://0x7f.0.0.1/', 'http://127.0.0.1:8080/p?x=1', 'http://10.0.0.255/', 'http://1.2.3.04/', 'https://A.example/',
         'https://a.example', 'https://a.example/p q', "https://a.example/?q='x'", 'https://a.example/#frag', 'https://u:p@a.example/',
         'https://a.example:0080/', 'https://xn--nxasmq6b.example/', 'https://a.example/p?%zz&a=b', 'https://a.example./'];
       return inputs.filter((input) => new Request(input).url !== new URL(input).href);`);

@@ -24,13 +24,16 @@ function normalizeMethod(method) {
 const CANONICAL_HTTP_URL = /^(https?):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([0-9]{1,5}))?(\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$/;
 const DEFAULT_PORTS = { http: 80, https: 443 };
 
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 function canonicalHttpURL(input) {
   const match = CANONICAL_HTTP_URL.exec(input);
   if (match === null) return null;
   const [, scheme, host, port, path] = match;
   const lastLabel = host.slice(host.lastIndexOf('.') + 1);
-  // Hosts ending in a number are IPv4 to the URL parser; xn-- labels need punycode checks.
-  if (/^(?:[0-9]+|0x[0-9a-f]*)$/.test(lastLabel) || host.includes('xn--')) return null;
+  // Hosts ending in a number are IPv4 to the URL parser (only canonical dotted-decimal passes as
+  // is: 127.0.0.1 is what islet itself hands functions); xn-- labels need punycode checks.
+  if ((/^(?:[0-9]+|0x[0-9a-f]*)$/.test(lastLabel) && !CANONICAL_IPV4.test(host)) || host.includes('xn--')) return null;
   if (port !== undefined && (String(Number(port)) !== port || Number(port) > 65535 || Number(port) === DEFAULT_PORTS[scheme])) return null;
   if (path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) return null;
   return input;
