@@ -1,6 +1,6 @@
 /**
  * The one table of error codes islet answers with. Each code has its HTTP status and a
- * description; README.md documents every code (a test keeps the two in step).
+ * description; docs/errors.md documents every code (src/errors.test.ts keeps the two in step).
  */
 export const ErrorCodes = {
   BadRequest: { status: 400, description: 'The request is malformed: bad JSON, a missing field, or a value out of range.' },
