@@ -73,9 +73,13 @@ export class DeadLetters {
   /** Moves up to `limit` dead letters back to the queue with a fresh attempt count and age; returns how many. */
   async redrive(fn: string, limit = MAX_DEAD_LETTER_LIMIT): Promise<number> {
     const core = this.#core();
+    // Only the letters that exist now: a redriven event that fails again is dead-lettered under a
+    // new sequence, and a forward scan would meet it and redrive it a second time.
+    const { state } = await core.events.jsm.streams.info(DLQ_STREAM);
+    const lastSeq = state.last_seq;
     let moved = 0;
     for await (const { seq, event } of this.#scan(fn)) {
-      if (moved >= limit) break;
+      if (moved >= limit || seq > lastSeq) break;
       const fresh: QueuedEvent = { requestId: event.requestId, payload: event.payload, attempts: 0, enqueuedAt: core.now() };
       // Queue first, then delete: a crash in between leaves a copy in both, never in neither.
       await core.requeue(fn, fresh, `${event.requestId}.redrive.${seq}`);
