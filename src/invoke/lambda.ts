@@ -1,3 +1,4 @@
+import type { BatchRecord } from '@islet/sdk/handler';
 import type { BatchPayload, FunctionErrorInfo, HttpPayload, HttpResult } from './types.ts';
 
 /** Lambda's Function URL request event, payload format 2.0. */
@@ -143,18 +144,8 @@ function mappingError(message: string): FunctionErrorInfo {
   return { errorType: 'Runtime.InvalidResponse', errorMessage: `the handler's response cannot be mapped to HTTP: ${message}`, trace: [] };
 }
 
-/** One record of the `{Records:[…]}` event a Lambda-style handler gets for a batch. */
-export interface LambdaBatchRecord {
-  messageId: string;
-  subject: string;
-  body: string;
-  headers: Record<string, string[]>;
-  timestamp: string;
-  sequence: number;
-  deliveryCount: number;
-  eventSource: 'islet:nats';
-  eventSourceARN: string;
-}
+/** One record of the `{Records:[…]}` event a Lambda-style handler gets for a batch: the SDK's public type. */
+export type LambdaBatchRecord = BatchRecord;
 
 /** Builds `{Records: [...]}` for a Lambda-style handler. */
 export function toLambdaBatchEvent(payload: BatchPayload): { Records: LambdaBatchRecord[] } {
